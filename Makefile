@@ -1,0 +1,56 @@
+# Two commands matter: `make demo` and `make test`. Each builds .venv from nothing when missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PLUGINS := $(sort $(wildcard plugins/*))
+STAMP := $(VENV)/.installed
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: venv demo test test-core test-plugins test-contract lint contract bench bench-peers \
+	reliability reliability-full import-time clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt requirements-dev.txt contract_tests/pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24" "setuptools>=68" wheel
+	@# torch first, pinned to the local CPU wheel, so nothing pulls CUDA packages
+	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt --no-build-isolation -r requirements-dev.txt \
+		-e . -e contract_tests $(foreach p,$(PLUGINS),-e $(p))
+	@touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/memstack demo
+
+test: $(STAMP) lint
+	$(PY) -m pytest -q -p no:cacheprovider tests contract_tests/tests $(foreach p,$(PLUGINS),$(p)/tests)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+contract: $(STAMP)
+	$(VENV)/bin/memstack check --all --report docs/conformance.md
+
+import-time: $(STAMP)
+	$(PY) benchmarks/import_time.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/import_time.py
+	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/stores.py
+	$(PY) benchmarks/locomo.py
+
+reliability: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/reliability
+
+reliability-full: $(STAMP)
+	MEMSTACK_RELIABILITY_FULL=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,60 @@
+"""Capabilities are declared data: strings a provider states it has.
+
+The engine and the contract suite read them; a call that needs a missing one raises
+`UnsupportedFeature`, and the contract suite skips the matching test with a standard reason.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """The kinds of provider a plugin can offer, one registration hook each."""
+
+    VECTOR_STORE = "vector_store"
+    EMBEDDER = "embedder"
+    LLM = "llm"
+    RERANKER = "reranker"
+    HISTORY_STORE = "history_store"
+
+
+# Filter operators: a store declares each one it translates natively.
+FILTER_OPS = ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains")
+FILTER_OP_CAPS = frozenset(f"filter:{op}" for op in FILTER_OPS)
+FILTER_AND = "filter:and"
+FILTER_OR = "filter:or"
+FILTER_NOT = "filter:not"
+# Range operators (gt/gte/lt/lte) on string values (ISO dates, names), codepoint order.
+FILTER_RANGE_STR = "filter:range_str"
+ALL_FILTER_CAPS = FILTER_OP_CAPS | {FILTER_AND, FILTER_OR, FILTER_NOT, FILTER_RANGE_STR}
+
+# Vector store behaviour.
+PERSISTENT = "persistent"  # data survives close() and reopening with the same config
+MULTIPROCESS = "multiprocess"  # several processes may write one store at once
+EXACT_SEARCH = "exact_search"  # query results are exact (brute force), not approximate
+KEYWORD_SEARCH = "keyword_search"  # store has its own full-text search (keyword_query)
+
+# Embedder / LLM behaviour.
+QUERY_DOCUMENT_KINDS = "query_document_kinds"  # embedder treats kind="query" differently
+STRUCTURED_OUTPUT = "structured_output"  # LLM honours a JSON schema natively
+ASYNC = "async"  # provider offers awaitable methods (aembed, achat, ...)
+
+STANDARD_REASONS: dict[str, str] = {
+    PERSISTENT: "store does not declare 'persistent' (data is not kept across reopen)",
+    MULTIPROCESS: "store does not declare 'multiprocess'",
+    EXACT_SEARCH: "store is approximate (no 'exact_search'); recall is checked instead",
+    KEYWORD_SEARCH: "store has no native keyword search ('keyword_search')",
+    QUERY_DOCUMENT_KINDS: "embedder does not distinguish query and document kinds",
+    STRUCTURED_OUTPUT: "LLM does not declare native structured output",
+    FILTER_RANGE_STR: "store cannot compare strings with gt/gte/lt/lte ('filter:range_str')",
+    FILTER_OR: "store cannot translate OR ('filter:or')",
+    FILTER_NOT: "store cannot translate NOT ('filter:not')",
+}
+for _op in FILTER_OPS:
+    STANDARD_REASONS[f"filter:{_op}"] = f"store cannot translate the '{_op}' operator ('filter:{_op}')"
+
+
+def reason_missing(capability: str) -> str:
+    """The standard sentence the contract suite prints when it skips for `capability`."""
+    return "capability not declared: " + STANDARD_REASONS.get(capability, capability)

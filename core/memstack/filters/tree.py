@@ -1,0 +1,36 @@
+"""The typed filter tree every backend translates. Built only by `memstack.filters.parse`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Union
+
+Scalar = Union[str, int, float, bool]
+Op = Literal["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`field <op> value`. For `in`/`nin`, `value` is a non-empty tuple of scalars."""
+
+    field: str
+    op: Op
+    value: Scalar | tuple[Scalar, ...]
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[FilterNode, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[FilterNode, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: FilterNode
+
+
+FilterNode = Union[Comparison, And, Or, Not]

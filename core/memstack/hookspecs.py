@@ -1,0 +1,80 @@
+"""Every hook a memstack plugin can implement — the one file a plugin author reads.
+
+A plugin is a module (named by an entry point in the group ``memstack``) or any object whose
+functions are marked ``@memstack.hookimpl`` and named like the specs below.
+
+Registration hooks return lists of `ProviderSpec`, one hook per kind of provider.
+Pipeline hooks take part in every `Memory` call: they receive a mutable context object and may
+change it in place (redact text, add filters, drop results) or just observe (audit, metrics).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from memstack.pipeline import AddContext, ChangeContext, SearchContext
+    from memstack.spec import ProviderSpec
+
+PROJECT = "memstack"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- registration: one hook per provider kind ------------------------------------------------
+@hookspec
+def memstack_vector_stores() -> list[ProviderSpec]:
+    """Vector store providers this plugin offers (kind ``vector_store``)."""
+
+
+@hookspec
+def memstack_embedders() -> list[ProviderSpec]:
+    """Embedder providers (kind ``embedder``)."""
+
+
+@hookspec
+def memstack_llms() -> list[ProviderSpec]:
+    """LLM providers (kind ``llm``)."""
+
+
+@hookspec
+def memstack_rerankers() -> list[ProviderSpec]:
+    """Reranker providers (kind ``reranker``)."""
+
+
+@hookspec
+def memstack_history_stores() -> list[ProviderSpec]:
+    """History store providers (kind ``history_store``); the core ships ``sqlite``."""
+
+
+# --- pipeline: called by the Memory engine on every call --------------------------------------
+@hookspec
+def memstack_before_add(ctx: AddContext) -> None:
+    """Before facts are extracted or text is stored. Edit ``ctx.messages`` / ``ctx.metadata``
+    to transform what gets stored (e.g. redact e-mail addresses)."""
+
+
+@hookspec
+def memstack_after_change(ctx: ChangeContext) -> None:
+    """After a change (ADD / UPDATE / DELETE) is committed to the store and the history."""
+
+
+@hookspec
+def memstack_before_search(ctx: SearchContext) -> None:
+    """Before a search runs. Edit ``ctx.query``, ``ctx.filters`` or ``ctx.limit``."""
+
+
+@hookspec
+def memstack_after_search(ctx: SearchContext) -> None:
+    """After a search, with ``ctx.results`` set; edit the list to filter or re-order results."""
+
+
+REGISTRATION_HOOKS = {
+    "vector_store": "memstack_vector_stores",
+    "embedder": "memstack_embedders",
+    "llm": "memstack_llms",
+    "reranker": "memstack_rerankers",
+    "history_store": "memstack_history_stores",
+}

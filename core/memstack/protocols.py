@@ -1,0 +1,123 @@
+"""The typed contracts every provider implements. The core talks to backends only through these.
+
+Providers are plain classes that match these protocols structurally; they need not inherit.
+Each instance exposes `capabilities` (a frozenset of strings from `memstack.capabilities`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from memstack.filters.tree import FilterNode
+from memstack.models import ChatMessage, HistoryEntry, Hit, Record
+
+EmbedKind = Literal["document", "query"]
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """A collection of records of one dimension.
+
+    - `query` returns hits sorted by cosine similarity, descending (higher is better).
+    - `get` returns the records that exist, in the order of `ids`; missing ids are skipped.
+    - `list` returns a stable order, so that pages by `offset` neither repeat nor skip records.
+    - `upsert` of an existing id replaces the record.
+    - Filters are `FilterNode` trees (parsed by the core); a node the store cannot translate raises
+      `UnsupportedFeature`, never a silent widening.
+    """
+
+    capabilities: frozenset[str]
+    dimension: int
+
+    def upsert(self, records: Sequence[Record]) -> None: ...
+
+    def query(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[Hit]: ...
+
+    def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def list(
+        self, *, filters: FilterNode | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[Record]: ...
+
+    def count(self, filters: FilterNode | None = None) -> int: ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class KeywordSearch(Protocol):
+    """Optional, with capability `keyword_search`: the store's own full-text ranking."""
+
+    def keyword_query(
+        self, text: str, *, limit: int, filters: FilterNode | None = None
+    ) -> list[Hit]: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into vectors of `dimension` floats, in batches."""
+
+    capabilities: frozenset[str]
+    dimension: int
+
+    def embed(self, texts: Sequence[str], *, kind: EmbedKind = "document") -> list[list[float]]: ...
+
+
+@runtime_checkable
+class LLM(Protocol):
+    """Chat messages in, text out. With `response_schema` (a JSON schema) the text is JSON."""
+
+    capabilities: frozenset[str]
+
+    def chat(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        response_schema: dict[str, Any] | None = None,
+        schema_name: str = "response",
+    ) -> str: ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Scores documents against a query: (index into `documents`, score), best first."""
+
+    capabilities: frozenset[str]
+
+    def rerank(
+        self, query: str, documents: Sequence[str], *, top_k: int | None = None
+    ) -> list[tuple[int, float]]: ...
+
+
+@runtime_checkable
+class HistoryStore(Protocol):
+    """Every change to every memory, written in two phases so a crash leaves nothing half-done.
+
+    `begin` writes entries as pending (`committed=False`); `commit`/`discard` settle them; `pending`
+    lists what a crashed writer left behind, so the engine can reconcile it with the vector store.
+    """
+
+    capabilities: frozenset[str]
+
+    def begin(self, entries: Sequence[HistoryEntry]) -> None: ...
+
+    def commit(self, entry_ids: Sequence[str]) -> None: ...
+
+    def discard(self, entry_ids: Sequence[str]) -> None: ...
+
+    def pending(self) -> list[HistoryEntry]: ...
+
+    def history(self, memory_id: str) -> list[HistoryEntry]: ...
+
+    def memory_ids(self) -> list[str]: ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...
