@@ -52,7 +52,8 @@ STANDARD_REASONS: dict[str, str] = {
     FILTER_NOT: "store cannot translate NOT ('filter:not')",
 }
 for _op in FILTER_OPS:
-    STANDARD_REASONS[f"filter:{_op}"] = f"store cannot translate the '{_op}' operator ('filter:{_op}')"
+    STANDARD_REASONS[f"filter:{_op}"] = (
+        f"store cannot translate the '{_op}' operator ('filter:{_op}')")
 
 
 def reason_missing(capability: str) -> str:

@@ -1,7 +1,7 @@
 """One error hierarchy for everything memstack raises.
 
-Every message names what went wrong, where (provider, field, filter part) and what would be accepted,
-so a user can act on it without reading our source.
+Every message names what went wrong, where (provider, field, filter part) and what would be
+accepted, so a user can act on it without reading our source.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ class MemstackError(Exception):
 
 
 class ConfigError(MemstackError, ValueError):
-    """A configuration is malformed: which provider, which field, what was given, what is allowed."""
+    """A malformed configuration: which provider, which field, what was given, what is allowed."""
 
     def __init__(
         self,

@@ -68,6 +68,7 @@ class MemoryItem(BaseModel):
     created_at: str
     updated_at: str | None = None
     score: float | None = None
+    rerank_score: float | None = None
 
 
 class MemoryEvent(BaseModel):
@@ -88,6 +89,12 @@ class AddResult(BaseModel):
 
 class SearchResult(BaseModel):
     """Memories ranked by relevance, best first."""
+
+    results: list[MemoryItem]
+
+
+class MemoryList(BaseModel):
+    """Memories listed by `get_all`."""
 
     results: list[MemoryItem]
 

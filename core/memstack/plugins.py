@@ -101,7 +101,8 @@ class PluginSystem:
                 continue
             if not autoload and not names & allow:
                 info.status = "disabled"
-                info.error = "autoload off (MEMSTACK_DISABLE_PLUGIN_AUTOLOAD=1) and not in MEMSTACK_PLUGINS"
+                info.error = ("autoload off (MEMSTACK_DISABLE_PLUGIN_AUTOLOAD=1) and not in "
+                              "MEMSTACK_PLUGINS")
                 continue
             try:
                 module = importlib.import_module(ep.value) if ":" not in ep.value else ep.load()
@@ -115,7 +116,8 @@ class PluginSystem:
                 continue
             info.plugin = module
 
-    def register(self, plugin: Any, name: str | None = None, distribution: str = "<registered>") -> str:
+    def register(self, plugin: Any, name: str | None = None,
+                 distribution: str = "<registered>") -> str:
         with self._lock:
             plugin_name = self.pm.register(plugin, name=name)
             assert plugin_name is not None

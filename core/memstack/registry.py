@@ -139,7 +139,8 @@ def collect(system: PluginSystem) -> Registry:
                 specs = impl.function() or []
                 for spec in specs:
                     if not isinstance(spec, ProviderSpec):
-                        raise TypeError(f"{hook_name} returned {type(spec).__name__}, not ProviderSpec")
+                        raise TypeError(
+                            f"{hook_name} returned {type(spec).__name__}, not ProviderSpec")
                     if str(spec.kind) != kind:
                         raise TypeError(f"{hook_name} returned a {spec.kind} spec {spec.name!r}")
                     problems = spec.problems()

@@ -62,7 +62,8 @@ class InMemoryVectorStore:
         with self._lock:
             rows = list(self._rows.items())
         hits = [
-            Hit(id=rid, score=sum(a * b for a, b in zip(q, unit)), payload=copy.deepcopy(p))
+            Hit(id=rid, score=sum(a * b for a, b in zip(q, unit, strict=True)),
+                payload=copy.deepcopy(p))
             for rid, (_, unit, p) in rows
             if matches(filters, p)
         ]

@@ -69,7 +69,8 @@ class SQLiteHistoryStore:
                     committed INTEGER NOT NULL DEFAULT 1
                 );
                 CREATE INDEX IF NOT EXISTS history_memory ON history(memory_id, seq);
-                CREATE INDEX IF NOT EXISTS history_pending ON history(committed) WHERE committed = 0;
+                CREATE INDEX IF NOT EXISTS history_pending
+                    ON history(committed) WHERE committed = 0;
                 PRAGMA user_version = 1;
                 COMMIT;
                 """
@@ -116,7 +117,8 @@ class SQLiteHistoryStore:
         cur = self._run(lambda db: db.execute(
             f"SELECT {_COLUMNS} FROM history WHERE {where} ORDER BY seq", args).fetchall())
         keys = [c.strip() for c in _COLUMNS.split(",")]
-        return [HistoryEntry(**{**dict(zip(keys, row)), "committed": bool(row[-1])}) for row in cur]
+        return [HistoryEntry(**{**dict(zip(keys, row, strict=True)), "committed": bool(row[-1])})
+                for row in cur]
 
     def pending(self) -> list[HistoryEntry]:
         return self._select("committed = 0", ())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
-Scalar = Union[str, int, float, bool]
+Scalar = str | int | float | bool
 Op = Literal["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains"]
 
 
@@ -33,4 +33,4 @@ class Not:
     child: FilterNode
 
 
-FilterNode = Union[Comparison, And, Or, Not]
+FilterNode = Comparison | And | Or | Not

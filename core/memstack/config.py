@@ -1,0 +1,145 @@
+"""Memory configuration: from a dict, a YAML / TOML / JSON file, or ``$MEMSTACK_CONFIG``.
+
+Each provider section is ``{"provider": NAME, "config": {...}}``; the section's ``config`` is
+validated by that provider's own pydantic model (unknown fields rejected) when `Memory` is built
+or when `validate_providers` is called (``memstack config validate``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from memstack.errors import ConfigError
+
+CONFIG_ENV = "MEMSTACK_CONFIG"
+
+
+class ProviderSection(BaseModel):
+    """Which provider to use for one kind, and its provider-specific config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class PromptsConfig(BaseModel):
+    """Replace the default system prompts used when an LLM extracts and reconciles facts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fact_extraction: str | None = None
+    update_memory: str | None = None
+
+
+class SearchConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["vector", "hybrid"] = Field(
+        default="vector",
+        description="vector: cosine only; hybrid: cosine fused with a keyword (BM25) ranking.",
+    )
+    candidates: int = Field(default=4, ge=1, le=50,
+                            description="fetch limit × candidates before fusion / reranking")
+    rrf_k: int = Field(default=60, ge=1, description="reciprocal-rank fusion constant")
+    keyword_weight: float = Field(default=1.0, ge=0.0, description="weight of the keyword ranking")
+    similar_for_update: int = Field(default=5, ge=1, le=50,
+                                    description="existing memories shown to the LLM per new fact")
+
+
+class MemoryConfig(BaseModel):
+    """The whole configuration of a `Memory`; every field has a working local default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vector_store: ProviderSection = Field(
+        default_factory=lambda: ProviderSection(provider="chroma"))
+    embedder: ProviderSection = Field(
+        default_factory=lambda: ProviderSection(provider="sentence-transformers"))
+    llm: ProviderSection | None = None
+    reranker: ProviderSection | None = None
+    history_store: ProviderSection = Field(
+        default_factory=lambda: ProviderSection(provider="sqlite"))
+    collection: str = Field(default="memstack", min_length=1, max_length=63,
+                            pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    batch_size: int = Field(default=256, ge=1, le=10_000,
+                            description="texts embedded and written per batch in bulk adds")
+    max_text_chars: int = Field(default=100_000, ge=1,
+                                description="longest memory text accepted; longer is refused")
+    prompts: PromptsConfig = Field(default_factory=PromptsConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+
+
+def _read_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}", given=str(path)) from exc
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            import yaml
+
+            return yaml.safe_load(text) or {}
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        if suffix == ".json":
+            return json.loads(text)
+    except Exception as exc:  # every parser has its own error type
+        raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {exc}",
+                          given=str(path)) from exc
+    raise ConfigError(
+        f"config file {path} has an unknown extension {suffix!r}",
+        given=str(path), allowed=".yaml, .yml, .toml or .json",
+    )
+
+
+def load_config(
+    source: MemoryConfig | Mapping[str, Any] | str | Path | None = None,
+) -> MemoryConfig:
+    """Build a `MemoryConfig`. None means ``$MEMSTACK_CONFIG`` when set, else the defaults."""
+    if isinstance(source, MemoryConfig):
+        return source
+    if source is None:
+        env = os.environ.get(CONFIG_ENV)
+        source = Path(env) if env else {}
+    if isinstance(source, str | Path):
+        source = _read_file(Path(source))
+    if not isinstance(source, Mapping):
+        raise ConfigError(f"config must be a mapping, got {type(source).__name__}",
+                          given=source, allowed="a mapping (dict / YAML / TOML table)")
+    try:
+        return MemoryConfig.model_validate(dict(source))
+    except ValidationError as exc:
+        lines = []
+        first: dict[str, Any] = {}
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            lines.append(f"  {loc}: {msg} (given: {err.get('input')!r:.120})")
+            first = first or {"field": loc, "given": err.get("input"), "allowed": msg}
+        raise ConfigError("invalid memstack config:\n" + "\n".join(lines), **first) from None
+
+
+def validate_providers(config: MemoryConfig) -> dict[str, BaseModel]:
+    """Resolve and validate every provider section; returns the validated provider configs."""
+    from memstack.registry import get_registry
+
+    registry = get_registry()
+    out: dict[str, BaseModel] = {}
+    for kind in ("vector_store", "embedder", "llm", "reranker", "history_store"):
+        section: ProviderSection | None = getattr(config, kind)
+        if section is None:
+            continue
+        conf = dict(section.config)
+        if kind == "vector_store":
+            conf.setdefault("collection", config.collection)
+        out[kind] = registry.validate_config(kind, section.provider, conf)
+    return out
