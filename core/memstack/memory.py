@@ -229,7 +229,14 @@ class Memory:
                 for h, event in self._add_chunk(chunk, scope, meta, actor_id):
                     by_hash[h] = event
                 advance(len(chunk))
-        return [by_hash[content_hash(text)] for text, _ in items]
+        out: list[MemoryEvent] = []
+        seen: set[str] = set()
+        for text, _ in items:  # a repeat inside one call is not stored twice: NONE
+            h = content_hash(text)
+            e = by_hash[h]
+            out.append(e if h not in seen else MemoryEvent(id=e.id, event="NONE", memory=text))
+            seen.add(h)
+        return out
 
     def _add_chunk(self, chunk: Sequence[tuple[str, tuple[str, str]]], scope: Scope,
                    meta: dict[str, Any], actor_id: str | None) -> list[tuple[str, MemoryEvent]]:
@@ -535,7 +542,9 @@ def _progress(show: bool, total: int, label: str) -> Iterator[Callable[[int], No
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from rich.console import Console
+
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), transient=False) as bar:
+                  TimeRemainingColumn(), console=Console(stderr=True)) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)

@@ -1,0 +1,1 @@
+"""The `memstack` command line."""
