@@ -14,7 +14,8 @@ from memstack.errors import ConfigError, ProviderNotFound
 
 def test_yaml_toml_json_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "c.yaml").write_text("collection: fromyaml\nllm:\n  provider: scripted\n")
-    (tmp_path / "c.toml").write_text('collection = "fromtoml"\n[vector_store]\nprovider = "memory"\n')
+    (tmp_path / "c.toml").write_text(
+        'collection = "fromtoml"\n[vector_store]\nprovider = "memory"\n')
     (tmp_path / "c.json").write_text(json.dumps({"collection": "fromjson"}))
     assert load_config(tmp_path / "c.yaml").collection == "fromyaml"
     assert load_config(tmp_path / "c.yaml").llm.provider == "scripted"  # type: ignore[union-attr]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -334,7 +334,7 @@ def test_async_memory_does_not_block_and_awaits_async_providers(base_config: dic
     from memstack import AsyncMemory
 
     class AsyncLLM(ScriptedLLM):
-        loop_seen: list[object] = []
+        loop_seen: ClassVar[list[object]] = []
 
         async def achat(self, messages, **kw):  # type: ignore[no-untyped-def]
             self.loop_seen.append(asyncio.get_running_loop())
@@ -363,3 +363,15 @@ def test_async_memory_does_not_block_and_awaits_async_providers(base_config: dic
         await mem.close()
 
     asyncio.run(main())
+
+
+def test_by_id_calls_honour_a_given_scope(memory: Memory) -> None:
+    a = memory.add("alice's diary", user_id="alice").results[0]
+    assert memory.get(a.id, user_id="bob") is None
+    assert memory.get(a.id, user_id="alice") is not None
+    with pytest.raises(MemoryNotFound, match="user_id='bob'"):
+        memory.update(a.id, "hacked", user_id="bob")
+    with pytest.raises(MemoryNotFound):
+        memory.delete(a.id, user_id="bob")
+    assert memory.get(a.id).memory == "alice's diary"  # type: ignore[union-attr]
+    assert [h.event for h in memory.history(a.id)] == ["ADD"]

@@ -49,7 +49,8 @@ def plugin_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_cli(plugin_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_cli(plugin_dir: Path, *args: str,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONPATH": str(plugin_dir), **(env or {})}
     return subprocess.run([sys.executable, "-m", "memstack.cli.main", *args], env=full_env,
                           capture_output=True, text=True, timeout=120)
@@ -100,7 +101,8 @@ def test_deny_list_disables_by_distribution_or_entry_point(plugin_dir: Path) -> 
 
 def test_autoload_off_loads_only_listed(plugin_dir: Path) -> None:
     proc = run_cli(plugin_dir, "plugins", "--json",
-                   env={"MEMSTACK_DISABLE_PLUGIN_AUTOLOAD": "1", "MEMSTACK_PLUGINS": "memstack-good"})
+                   env={"MEMSTACK_DISABLE_PLUGIN_AUTOLOAD": "1",
+                        "MEMSTACK_PLUGINS": "memstack-good"})
     rows = by_dist(json.loads(proc.stdout))
     assert rows["memstack-good"]["status"] == "loaded"
     assert rows["memstack-twin-a"]["status"] == "disabled"

@@ -430,10 +430,24 @@ class Memory:
         run_hook("memstack_after_search", ctx, strict=False)
         return SearchResult(results=ctx.results)
 
-    def get(self, memory_id: str) -> MemoryItem | None:
-        """The memory with this id, or None."""
+    def _fetch(self, memory_id: str, scope: Scope) -> Record | None:
+        """The record, or None when missing or (if a scope is given) outside that scope."""
+        if not isinstance(memory_id, str) or not memory_id:
+            raise InvalidInput(f"memory id must be a non-empty string, got {memory_id!r}")
         records = self.store.get([memory_id])
-        return to_item(records[0].id, records[0].payload) if records else None
+        if not records:
+            return None
+        payload = records[0].payload
+        if any(payload.get(k) != v for k, v in scope.as_filter().items()):
+            return None
+        return records[0]
+
+    def get(self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None,
+            run_id: str | None = None) -> MemoryItem | None:
+        """The memory with this id, or None. With a scope, only a memory in that scope."""
+        scope = check_scope(user_id, agent_id, run_id, required=False)
+        record = self._fetch(memory_id, scope)
+        return to_item(record.id, record.payload) if record else None
 
     def get_all(
         self,
@@ -457,16 +471,19 @@ class Memory:
 
     # --- change -------------------------------------------------------------------------------
     def update(self, memory_id: str, text: str, *, metadata: dict[str, Any] | None = None,
-               actor_id: str | None = None) -> MemoryEvent:
-        """Replace a memory's text (and merge `metadata`); the history keeps old → new."""
+               actor_id: str | None = None, user_id: str | None = None,
+               agent_id: str | None = None, run_id: str | None = None) -> MemoryEvent:
+        """Replace a memory's text (and merge `metadata`); the history keeps old → new.
+        With a scope, only a memory in that scope is touched."""
+        scope = check_scope(user_id, agent_id, run_id, required=False)
         text = check_text(text, self.config.max_text_chars)
         meta = check_metadata(metadata)
         vec = self._embed([text])[0]
         with self._write_lock:
-            records = self.store.get([memory_id])
-            if not records:
-                raise MemoryNotFound(f"no memory with id {memory_id!r}")
-            old = records[0].payload
+            record = self._fetch(memory_id, scope)
+            if record is None:
+                raise MemoryNotFound(f"no memory with id {memory_id!r}{_in(scope)}")
+            old = record.payload
             if old.get("text") == text and all(old.get(k) == v for k, v in meta.items()):
                 return MemoryEvent(id=memory_id, event="NONE", memory=text)
             payload = self._updated_payload(old, text, meta)
@@ -479,13 +496,16 @@ class Memory:
         self._changed([event], scope_of(old))
         return event
 
-    def delete(self, memory_id: str, *, actor_id: str | None = None) -> MemoryEvent:
-        """Delete one memory; its history stays."""
+    def delete(self, memory_id: str, *, actor_id: str | None = None,
+               user_id: str | None = None, agent_id: str | None = None,
+               run_id: str | None = None) -> MemoryEvent:
+        """Delete one memory; its history stays. With a scope, only a memory in that scope."""
+        scope = check_scope(user_id, agent_id, run_id, required=False)
         with self._write_lock:
-            records = self.store.get([memory_id])
-            if not records:
-                raise MemoryNotFound(f"no memory with id {memory_id!r}")
-            old = records[0].payload
+            record = self._fetch(memory_id, scope)
+            if record is None:
+                raise MemoryNotFound(f"no memory with id {memory_id!r}{_in(scope)}")
+            old = record.payload
             entry = journal.new_entry(memory_id, "DELETE", old=old.get("text"),
                                       old_hash=old.get("hash"), actor_id=actor_id)
             self._apply([entry], [], [memory_id])
@@ -534,15 +554,19 @@ class Memory:
         self.close()
 
 
+def _in(scope: Scope) -> str:
+    given = scope.as_filter()
+    return " in scope " + ", ".join(f"{k}={v!r}" for k, v in given.items()) if given else ""
+
+
 @contextmanager
 def _progress(show: bool, total: int, label: str) -> Iterator[Callable[[int], None]]:
     """A rich progress bar on stderr when `show`, else a no-op."""
     if not show:
         yield lambda n: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=Console(stderr=True)) as bar:
