@@ -8,7 +8,6 @@ the same text in the same scope is stored once, whoever adds it and however ofte
 from __future__ import annotations
 
 import math
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from memstack.filters import Comparison, FilterNode, and_filters, parse_filter
 from memstack.inference import decide, extract_facts
 from memstack.inputs import check_metadata, check_scope, check_text, parse_messages
 from memstack.keyword_index import KeywordIndex, open_keyword_index
+from memstack.locking import WriteLock
 from memstack.models import (
     AddResult,
     ChatMessage,
@@ -102,7 +102,7 @@ class Memory:
                                                  history_store)
         self.keywords: KeywordIndex | None = (
             open_keyword_index(self.store, cfg) if cfg.search.mode == "hybrid" else None)
-        self._write_lock = threading.RLock()
+        self._write_lock = WriteLock(getattr(self.history_store, "lock", None))
         self.recovered = journal.recover(self.store, self.history_store)
         if self.keywords is not None:
             self.keywords.sync(self.store)

@@ -102,6 +102,8 @@ class HistoryStore(Protocol):
 
     `begin` writes entries as pending (`committed=False`); `commit`/`discard` settle them; `pending`
     lists what a crashed writer left behind, so the engine can reconcile it with the vector store.
+    Optional: `lock()`, a context manager that excludes other processes (or hosts) sharing this
+    history while the engine checks and applies a write — without it only threads are serialised.
     """
 
     capabilities: frozenset[str]

@@ -6,9 +6,12 @@ committed after, so a crash leaves evidence the engine can reconcile on the next
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import Field
@@ -41,6 +44,9 @@ class SQLiteHistoryStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._lock_fd: int | None = None
+        if self.path != ":memory:":
+            self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30,
                                        isolation_level=None)
@@ -134,6 +140,21 @@ class SQLiteHistoryStore:
     def reset(self) -> None:
         self._run(lambda db: db.execute("DELETE FROM history"))
 
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclude other processes using this history file while a write is checked and applied."""
+        if self._lock_fd is None:
+            yield
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
