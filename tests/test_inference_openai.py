@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from memstack_openai.testing import FakeOpenAIServer, openai_error
 
 from memstack import Memory
 from memstack.errors import ProviderError
-from memstack_openai.testing import FakeOpenAIServer, openai_error
 
 
 @pytest.fixture
