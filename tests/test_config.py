@@ -76,3 +76,32 @@ def test_dimension_mismatch_between_embedder_and_store(base_config: dict) -> Non
     cfg = {**base_config, "vector_store": {"provider": "memory", "config": {"dimension": 3}}}
     with pytest.raises(ConfigError, match="produces 64-dimensional"):
         Memory(cfg)
+
+
+def test_config_errors_never_show_secrets(fresh_plugins) -> None:
+    """A model-level validator reports the whole input: secret-looking keys must be masked."""
+    from pydantic import model_validator
+
+    import memstack
+    from memstack.registry import get_registry
+
+    class Cfg(memstack.ProviderConfig):
+        api_key: str = ""
+        token: str = ""
+        url: str | None = None
+
+        @model_validator(mode="after")
+        def need_url(self):  # type: ignore[no-untyped-def]
+            raise ValueError("url is required")
+
+    class Plugin:
+        @memstack.hookimpl
+        def memstack_llms(self):  # type: ignore[no-untyped-def]
+            return [memstack.ProviderSpec("leaky", "llm", Cfg, lambda c: c)]
+
+    memstack.register(Plugin(), name="leaky-plugin")
+    with pytest.raises(ConfigError) as err:
+        get_registry().build("llm", "leaky", {"api_key": "sk-very-secret", "token": "t0k"})
+    assert "sk-very-secret" not in str(err.value) and "t0k" not in str(err.value)
+    assert "sk-very-secret" not in repr(err.value.given)
+    assert "url is required" in str(err.value)

@@ -113,15 +113,33 @@ def config_error_from_validation(provider: str, kind: str, exc: ValidationError)
             msg = err["msg"]
         lines.append(f"  {loc}: {msg} (given: {_safe_repr(loc, given)})")
         if not first:
-            first = {"field": loc, "given": given, "allowed": msg}
+            first = {"field": loc, "given": "**********" if _is_secret(loc) else redact(given),
+                     "allowed": msg}
     text = f"invalid config for {kind} provider {provider!r}:\n" + "\n".join(lines)
     return ConfigError(text, provider=provider, **first)
 
 
+SECRET_WORDS = ("key", "password", "token", "secret", "dsn", "authorization", "credential")
+
+
+def _is_secret(name: str) -> bool:
+    return any(word in name.lower() for word in SECRET_WORDS)
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` with secret-looking mapping entries masked (errors must never leak)."""
+    if isinstance(value, Mapping):
+        return {k: "**********" if isinstance(k, str) and _is_secret(k) else redact(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
+
+
 def _safe_repr(loc: str, value: Any) -> str:
-    if any(s in loc.lower() for s in ("key", "password", "token", "secret")):
+    if _is_secret(loc):
         return "'**********'"
-    text = repr(value)
+    text = repr(redact(value))
     return text if len(text) <= 120 else text[:117] + "..."
 
 
