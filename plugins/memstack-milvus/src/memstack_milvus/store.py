@@ -1,0 +1,349 @@
+"""`milvus`: a memstack vector store on Milvus — a server, Zilliz Cloud, or Milvus Lite in a file.
+
+Layout and filter semantics are described in `encoding` and `expr`. Read-your-writes: the
+collection is created with, and every read asks for, consistency level Strong, so each write is
+visible to the next query/get/list/count without a flush (flushes are rate-limited on servers and
+only seal segments). A collection that is not loaded (after a restart, or one opened by another
+client) is loaded when the store opens it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from memstack import capabilities as caps
+from memstack.errors import DimensionMismatch, InvalidInput, MemstackError, StoreError
+from memstack.filters import FilterNode, require_support
+from memstack.models import Hit, Record
+from memstack.vectors import check_vector
+from memstack_milvus.config import BASE_CAPABILITIES, EXACT_INDEX_TYPES, MilvusStoreConfig
+from memstack_milvus.connection import open_client, release, scrub, write_lock
+from memstack_milvus.encoding import (
+    MAX_CHUNKS,
+    PROVIDER,
+    VARCHAR_MAX,
+    check_index_size,
+    decode_doc,
+    encode_doc,
+    index_json_size,
+    index_payload,
+    pk_of,
+)
+from memstack_milvus.expr import INDEX_FIELD, Translator, exists, key
+
+PK, VECTOR, DOC = "pk", "vector", "doc"
+SCHEMA_MARK = "memstack-milvus record layout v1"
+STRONG = "Strong"
+MAX_TOPK = 16_384  # Milvus' limit on hits per search and rows per query window
+
+T = TypeVar("T")
+
+
+class MilvusVectorStore:
+    """One Milvus collection of records of one dimension (see the module docstring)."""
+
+    name = PROVIDER
+
+    def __init__(self, config: MilvusStoreConfig) -> None:
+        if config.dimension is None:
+            raise InvalidInput(f"{PROVIDER}: 'dimension' is required")
+        self.config = config
+        self.dimension = config.dimension
+        self.collection = config.collection
+        self._write_lock = write_lock(config)
+        self._closed = False
+        self._client = open_client(config)
+        try:
+            index_type = self._open_collection()
+        except BaseException:
+            self.close()
+            raise
+        self._set_index_type(index_type)
+
+    def _set_index_type(self, index_type: str) -> None:
+        """Record the collection's index, and so what this instance can promise."""
+        self.index_type = index_type
+        extra = set()
+        if index_type in EXACT_INDEX_TYPES:
+            extra.add(caps.EXACT_SEARCH)
+        if not self.config.is_lite:
+            extra.add(caps.MULTIPROCESS)
+        self.capabilities = frozenset(BASE_CAPABILITIES | extra)
+
+    # --- plumbing ----------------------------------------------------------------------------
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one client call; library errors become `StoreError` naming the provider."""
+        if self._closed:
+            raise StoreError(PROVIDER, f"{what}: the store is closed")
+        try:
+            return fn(*args, **kwargs)
+        except MemstackError:
+            raise
+        except Exception as exc:
+            message = scrub(f"{type(exc).__name__}: {exc}", self.config)
+            raise StoreError(
+                PROVIDER,
+                f"{what} failed on collection {self.collection!r} at "
+                f"{self.config.display_uri()}: {message}",
+            ) from exc
+
+    def _open_collection(self) -> str:
+        """Create the collection when missing, check it, index and load it; its index type."""
+        c = self._client
+        if not self._call("has_collection", c.has_collection, self.collection):
+            try:
+                self._create_collection()
+            except StoreError:
+                if not self._call("has_collection", c.has_collection, self.collection):
+                    raise  # not a lost race with another creator: a real failure
+        self._check_schema()
+        index_type = self._index_type()
+        if index_type is None:  # new, or its creator stopped before indexing it
+            self._create_index()
+            index_type = self._index_type() or self.config.resolved_index_type
+        state = self._call("get_load_state", c.get_load_state, self.collection).get("state")
+        if getattr(state, "name", str(state)) != "Loaded":  # e.g. after a restart
+            self._call("load_collection", c.load_collection, self.collection)
+        return index_type
+
+    def _create_collection(self) -> None:
+        from pymilvus import DataType, MilvusClient
+
+        schema = MilvusClient.create_schema(
+            auto_id=False, enable_dynamic_field=False, description=SCHEMA_MARK
+        )
+        schema.add_field(PK, DataType.VARCHAR, is_primary=True, max_length=VARCHAR_MAX)
+        schema.add_field(VECTOR, DataType.FLOAT_VECTOR, dim=self.dimension)
+        schema.add_field(DOC, DataType.ARRAY, element_type=DataType.VARCHAR,
+                         max_capacity=MAX_CHUNKS, max_length=VARCHAR_MAX)
+        schema.add_field(INDEX_FIELD, DataType.JSON)
+        self._call("create_collection", self._client.create_collection, self.collection,
+                   schema=schema, consistency_level=STRONG)
+
+    def _create_index(self) -> None:
+        index = self._client.prepare_index_params()
+        index.add_index(field_name=VECTOR, index_type=self.config.resolved_index_type,
+                        metric_type="COSINE", params=dict(self.config.index_params))
+        # Only ever done on an empty collection, where the index is built at once: no need for
+        # pymilvus to poll its state (it sleeps 0.5 s per poll).
+        self._call("create_index", self._client.create_index, self.collection, index,
+                   sync=False)
+
+    def _check_schema(self) -> None:
+        info = self._call("describe_collection", self._client.describe_collection,
+                          self.collection)
+        fields = {f.get("name"): f for f in info.get("fields", [])}
+        expected = {PK, VECTOR, DOC, INDEX_FIELD}
+        if set(fields) != expected or not fields[PK].get("is_primary"):
+            raise StoreError(
+                PROVIDER,
+                f"collection {self.collection!r} at {self.config.display_uri()} exists with "
+                f"fields {sorted(fields)}, not the layout memstack-milvus writes "
+                f"({sorted(expected)})",
+                hint="choose another collection name, or drop that collection",
+            )
+        dim = int(fields[VECTOR].get("params", {}).get("dim", 0))
+        if dim != self.dimension:
+            raise DimensionMismatch(PROVIDER, dim, self.dimension)
+
+    def _index_type(self) -> str | None:
+        """The vector index's type ('' when it cannot be described), None when there is none."""
+        names = self._call("list_indexes", self._client.list_indexes, self.collection,
+                           field_name=VECTOR)
+        if not names:
+            return None
+        try:
+            info = self._client.describe_index(self.collection, index_name=names[0])
+            return str(info.get("index_type", "")).upper()
+        except Exception:  # an index we cannot describe is simply not known to be exact
+            return ""
+
+    def _expr(self, node: FilterNode | None) -> str:
+        require_support(PROVIDER, node, self.capabilities)
+        return Translator(self._resolve_long).build(node)
+
+    def _resolve_long(self, field: str, prefix_hex: str) -> list[str]:
+        """Full values of `field` in records whose long string starts with the given prefix."""
+        k = key("p_", field)
+        expr = f'({exists("p_", field)} and {k} == "{prefix_hex}")'
+        values = []
+        for pks in self._pk_pages(expr):
+            for row in self._fetch(pks):
+                value = decode_doc(row[DOC])[1].get(field)
+                if isinstance(value, str):
+                    values.append(value)
+        return values
+
+    def _pk_page(self, expr: str, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` primary keys of rows matching `expr` with pk > `after`, in pk order."""
+        cursor = f'{PK} > "{after}"' if after is not None else ""
+        combined = f"{cursor} and ({expr})" if cursor and expr else (cursor or expr)
+        rows = self._call(
+            "query", self._client.query, self.collection, filter=combined,
+            output_fields=[PK], limit=limit, consistency_level=STRONG,
+            # what pymilvus' QueryIterator sends: the server returns rows in primary-key order
+            iterator="True",
+        )
+        pks = [r[PK] for r in rows]
+        if any(b <= a for a, b in zip([after or "", *pks], pks, strict=False)):
+            raise StoreError(
+                PROVIDER, "the server returned rows out of primary-key order; list() pages "
+                "cannot be made stable on this Milvus version",
+            )
+        return pks
+
+    def _pk_pages(self, expr: str) -> Iterator[list[str]]:
+        """The primary keys of every row matching `expr`, in pk order, a query window at a time.
+
+        Pages are cut by primary key (``pk > last``), not by offset, so they neither repeat nor
+        skip rows and are not bound by Milvus' 16,384-row offset + limit window.
+        """
+        after = None
+        while True:
+            pks = self._pk_page(expr, after, MAX_TOPK)
+            if pks:
+                yield pks
+            if len(pks) < MAX_TOPK:
+                return
+            after = pks[-1]
+
+    def _fetch(self, pks: Sequence[str], with_vectors: bool = False) -> list[dict]:
+        """The rows of these primary keys (those that exist), in the order given."""
+        fields = [PK, DOC, *([VECTOR] if with_vectors else [])]
+        found: dict[str, dict] = {}
+        for start in range(0, len(pks), self.config.page_size):
+            batch = pks[start : start + self.config.page_size]
+            rows = self._call(
+                "get", self._client.query, self.collection, filter=_pk_in(batch),
+                output_fields=fields, consistency_level=STRONG,
+            )
+            found.update((row[PK], row) for row in rows)
+        return [found[pk] for pk in pks if pk in found]
+
+    @staticmethod
+    def _record(row: dict, with_vector: bool = False) -> Record:
+        record_id, payload = decode_doc(list(row[DOC]))
+        vector = [float(x) for x in row[VECTOR]] if with_vector else None
+        return Record(id=record_id, vector=vector, payload=payload)
+
+    # --- VectorStore -------------------------------------------------------------------------
+    def upsert(self, records: Sequence[Record]) -> None:
+        rows: dict[str, dict[str, Any]] = {}
+        sizes: dict[str, int] = {}
+        for r in records:
+            if r.vector is None:
+                raise InvalidInput(f"{PROVIDER}: record {r.id!r} has no vector")
+            pk = pk_of(r.id)
+            vector = check_vector(r.vector, self.dimension, PROVIDER)
+            doc = encode_doc(r.id, r.payload)
+            index = index_payload(r.payload)
+            check_index_size(r.id, index, self.config.max_index_bytes)
+            rows.pop(pk, None)  # the last write of an id in one call wins
+            rows[pk] = {PK: pk, VECTOR: vector, DOC: doc, INDEX_FIELD: index}
+            sizes[pk] = (len(pk) + 4 * self.dimension + index_json_size(index) + 64
+                         + sum(len(chunk.encode("utf-8")) for chunk in doc))
+        batches: list[list[dict[str, Any]]] = [[]]
+        used = 0
+        for pk, row in rows.items():
+            full = len(batches[-1]) >= self.config.batch_size
+            if batches[-1] and (full or used + sizes[pk] > self.config.batch_bytes):
+                batches.append([])
+                used = 0
+            batches[-1].append(row)
+            used += sizes[pk]
+        with self._write_lock:
+            for batch in batches:
+                if batch:
+                    self._call("upsert", self._client.upsert, self.collection, batch)
+
+    def query(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[Hit]:
+        expr = self._expr(filters)
+        vec = check_vector(vector, self.dimension, PROVIDER)
+        if limit <= 0:
+            return []
+        topk = min(limit, MAX_TOPK)
+        params: dict[str, Any] = dict(self.config.search_params)
+        if self.index_type == "HNSW":
+            params["ef"] = max(int(params.get("ef", 0)), topk)
+        result = self._call(
+            "search", self._client.search, self.collection, data=[vec], anns_field=VECTOR,
+            limit=topk, filter=expr, output_fields=[DOC], consistency_level=STRONG,
+            search_params={"metric_type": "COSINE", "params": params},
+        )
+        hits = []
+        for hit in result[0] if result else []:
+            record_id, payload = decode_doc(list(hit["entity"][DOC]))
+            score = max(-1.0, min(1.0, float(hit["distance"])))  # float32 can overshoot ±1
+            hits.append(Hit(id=record_id, score=score, payload=payload))
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits
+
+    def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        pks = [pk_of(i) for i in dict.fromkeys(ids) if isinstance(i, str) and i]
+        return [self._record(row, with_vectors) for row in self._fetch(pks, with_vectors)]
+
+    def delete(self, ids: Sequence[str]) -> None:
+        pks = list(dict.fromkeys(pk_of(i) for i in ids if isinstance(i, str) and i))
+        with self._write_lock:
+            for start in range(0, len(pks), 1000):
+                self._call("delete", self._client.delete, self.collection,
+                           filter=_pk_in(pks[start : start + 1000]))
+
+    def list(
+        self, *, filters: FilterNode | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[Record]:
+        """Records in primary-key order (the ids' code-point order; see `encoding`)."""
+        expr = self._expr(filters)
+        if limit is not None and limit <= 0:
+            return []
+        skip, left = max(0, offset), math.inf if limit is None else limit
+        out: list[Record] = []
+        for pks in self._pk_pages(expr):  # keys only, then the records of the wanted slice
+            if left <= 0:
+                break
+            if skip >= len(pks):
+                skip -= len(pks)
+                continue
+            wanted = pks[skip : skip + int(min(left, len(pks)))]
+            skip = 0
+            out += [self._record(row) for row in self._fetch(wanted)]
+            left -= len(wanted)
+        return out
+
+    def count(self, filters: FilterNode | None = None) -> int:
+        expr = self._expr(filters)
+        rows = self._call("count", self._client.query, self.collection, filter=expr,
+                          output_fields=["count(*)"], consistency_level=STRONG)
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def reset(self) -> None:
+        """Drop the collection and create it afresh, indexed as this config says."""
+        with self._write_lock:
+            self._call("drop_collection", self._client.drop_collection, self.collection)
+            self._create_collection()
+            self._create_index()
+            self._call("load_collection", self._client.load_collection, self.collection)
+            self._set_index_type(self._index_type() or self.config.resolved_index_type)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            release(self.config, self._client)
+        except Exception as exc:
+            raise StoreError(PROVIDER, f"close failed: {type(exc).__name__}: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return (f"MilvusVectorStore(uri={self.config.display_uri()!r}, "
+                f"collection={self.collection!r}, dimension={self.dimension})")
+
+
+def _pk_in(pks: Sequence[str]) -> str:
+    """`pk in [...]`; pks are hex digits (or '~' + hex), so quoting them is safe."""
+    return f"{PK} in [" + ", ".join(f'"{pk}"' for pk in pks) + "]"
+
