@@ -1,0 +1,136 @@
+"""Connecting: conninfo from the config, the password from the environment, a pool, error wrapping.
+
+Imported only when a provider is built, because it imports psycopg.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import conninfo as pg_conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from memstack.errors import StoreError
+from memstack_pgvector.config import PostgresConnectionConfig
+
+# One key for every schema change memstack makes in a database: creating the extension, schemas,
+# tables and indexes happens under this transaction-scoped advisory lock, so two processes opening
+# the same new collection at once do not race on CREATE ... IF NOT EXISTS.
+SETUP_LOCK_KEY = 0x6D656D737461636B  # "memstack"
+T = TypeVar("T")
+
+
+class Connector:
+    """Builds connections from a config without ever exposing the password in text."""
+
+    def __init__(self, provider: str, config: PostgresConnectionConfig) -> None:
+        self.provider = provider
+        dsn = config.dsn.get_secret_value() if config.dsn is not None else ""
+        parts: dict[str, Any] = {
+            k: v
+            for k, v in {
+                "host": config.host,
+                "port": config.port,
+                "dbname": config.dbname,
+                "user": config.user,
+                "sslmode": config.sslmode,
+            }.items()
+            if v is not None
+        }
+        try:
+            self.conninfo = pg_conninfo.make_conninfo(dsn, **parts)
+        except psycopg.ProgrammingError:
+            # The message may quote the DSN, which may hold a password: do not repeat it.
+            raise StoreError(provider, "the dsn is not a valid libpq connection string") from None
+        password = None
+        if config.password is not None:
+            password = config.password.get_secret_value()
+        elif config.password_env and os.environ.get(config.password_env):
+            password = os.environ[config.password_env]
+        self._kwargs: dict[str, Any] = {
+            "connect_timeout": max(1, round(config.connect_timeout)),
+            "application_name": "memstack",
+            "autocommit": True,
+            # No server-side prepared statements: they break behind PgBouncer in transaction
+            # mode, and memstack's queries are cheap to plan.
+            "prepare_threshold": None,
+        }
+        if password is not None:
+            self._kwargs["password"] = password
+        self.timeout = config.connect_timeout
+        self.min_size = config.pool_min_size
+        self.max_size = config.pool_max_size
+
+    def target(self) -> str:
+        """Where we connect, for messages: host, port, database and user, never the password."""
+        try:
+            info = pg_conninfo.conninfo_to_dict(self.conninfo)
+        except psycopg.Error:
+            return "the configured server"
+        host = info.get("host") or os.environ.get("PGHOST") or "the default socket"
+        port = info.get("port") or os.environ.get("PGPORT") or "5432"
+        db = info.get("dbname") or os.environ.get("PGDATABASE") or "(default database)"
+        user = info.get("user") or os.environ.get("PGUSER") or "(default user)"
+        return f"database {db!r} on {host}:{port} as {user!r}"
+
+    def connect(self) -> psycopg.Connection[Any]:
+        with self.errors(f"connecting to {self.target()}"):
+            return psycopg.connect(self.conninfo, **self._kwargs)
+
+    def pool(self, configure: Callable[[psycopg.Connection[Any]], None]) -> ConnectionPool:
+        """An open pool whose connections ran `configure`; fails fast when the server is down."""
+        pool = ConnectionPool(
+            self.conninfo,
+            kwargs=dict(self._kwargs),
+            min_size=self.min_size,
+            max_size=self.max_size,
+            timeout=self.timeout,
+            configure=configure,
+            name=f"memstack-{self.provider}",
+            open=False,
+        )
+        try:
+            pool.open(wait=self.min_size > 0, timeout=self.timeout)
+        except PoolTimeout as exc:
+            pool.close()
+            raise StoreError(
+                self.provider,
+                f"could not connect to {self.target()} within {self.timeout:g}s",
+                hint="check host/port/dbname/user and the password environment variable",
+            ) from exc
+        return pool
+
+    def run(self, pool: ConnectionPool, action: str,
+            fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """`fn(connection)` with a pooled connection; errors become StoreError.
+
+        Pooled connections are not pinged before use (that costs a round trip per call).
+        Instead, when a call fails because its connection died (server restart, failover,
+        idle timeout), the pool drops its dead connections and the call runs once more. Every
+        operation of these stores is idempotent, so running it again is safe.
+        """
+        with self.errors(action):
+            for attempt in (1, 2):
+                used: list[psycopg.Connection[Any]] = []
+                try:
+                    with pool.connection() as conn:
+                        used.append(conn)
+                        return fn(conn)
+                except psycopg.OperationalError:
+                    if attempt == 2 or not used or not used[0].broken:
+                        raise
+                    pool.check()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def errors(self, action: str) -> Iterator[None]:
+        """Re-raise psycopg and pool errors as StoreError naming the provider (cause kept)."""
+        try:
+            yield
+        except (psycopg.Error, PoolTimeout) as exc:
+            detail = str(exc).strip() or type(exc).__name__
+            raise StoreError(self.provider, f"{action} failed: {detail}") from exc

@@ -1,0 +1,343 @@
+"""`pgvector`: a memstack vector store in PostgreSQL — one table per collection, HNSW cosine index,
+payload as `jsonb` with a GIN index, filters translated to bound SQL (see `sql_filters`).
+
+Imported only when the provider is built: it imports psycopg and pgvector.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from pgvector import Vector
+from pgvector.psycopg import register_vector
+from psycopg import sql
+
+from memstack import capabilities as caps
+from memstack.errors import ConfigError, DimensionMismatch, InvalidInput, StoreError
+from memstack.filters import FilterNode, require_support
+from memstack.models import Hit, Record
+from memstack.vectors import check_vector
+from memstack_pgvector.config import PgVectorConfig, table_name_problem
+from memstack_pgvector.connection import SETUP_LOCK_KEY, Connector
+from memstack_pgvector.jsonenc import dumps
+from memstack_pgvector.sql_filters import where_clause
+
+NAME = "pgvector"
+# Every filter operator, AND/OR/NOT and string ranges are translated (see sql_filters).
+# HNSW is approximate, so `exact_search` is added only when the instance scans exactly.
+CAPABILITIES = frozenset(caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.MULTIPROCESS})
+HNSW_MAX_DIM = 2000  # pgvector cannot build an HNSW index on `vector` columns wider than this
+MAX_DIM = 16000  # widest `vector` column pgvector accepts
+T = TypeVar("T")
+# A JSON-escaped NUL (an odd run of backslashes before u0000): Postgres text and jsonb refuse it.
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+_EXT_VERSION = "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+
+
+class PgVectorStore:
+    """A collection stored in `<schema>.<table_prefix><collection>`."""
+
+    name = NAME
+
+    def __init__(self, config: PgVectorConfig) -> None:
+        problem = table_name_problem(config.table_prefix, config.collection)
+        if problem:
+            raise ConfigError(f"{NAME}: {problem}", provider=NAME, field="collection",
+                              given=config.collection)
+        if config.dimension is not None and not 1 <= config.dimension <= MAX_DIM:
+            raise ConfigError(f"{NAME}: dimension must be between 1 and {MAX_DIM}",
+                              provider=NAME, field="dimension", given=config.dimension)
+        self.config = config
+        self.collection = config.collection
+        self.schema = config.db_schema
+        self.table_name = config.table_prefix + config.collection
+        self._table = sql.Identifier(self.schema, self.table_name)
+        self._connector = Connector(NAME, config)
+        with self._connector.connect() as conn:
+            self.dimension, self.pgvector_version = self._setup(conn)
+        # Past 2000 dimensions there is no HNSW index, so every query is an exact scan.
+        self.exact = config.exact or self.dimension > HNSW_MAX_DIM
+        self.capabilities = CAPABILITIES | ({caps.EXACT_SEARCH} if self.exact else frozenset())
+        self._iterative = self._supports_iterative_scan(self.pgvector_version)
+        self._pool = self._connector.pool(self._configure)
+        self._closed = False
+        self.fallback_scans = 0  # queries the index left short, answered by an exact scan
+
+    def __repr__(self) -> str:
+        return (f"PgVectorStore(table={self.schema}.{self.table_name}, dimension={self.dimension}, "
+                f"{self._connector.target()})")
+
+    # --- setup --------------------------------------------------------------------------------
+    @staticmethod
+    def _supports_iterative_scan(version: str) -> bool:
+        try:
+            major, minor = (int(p) for p in version.split(".")[:2])
+        except ValueError:
+            return False
+        return (major, minor) >= (0, 8)
+
+    def _setup(self, conn: psycopg.Connection[Any]) -> tuple[int, str]:
+        """Create (or check) extension, schema, table and indexes, serialised across processes."""
+        with self._connector.errors(f"setting up {self.schema}.{self.table_name}"), \
+                conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [SETUP_LOCK_KEY])
+            version = self._ensure_extension(conn)
+            row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                               [self.schema]).fetchone()
+            if row is None:
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(self.schema)))
+            dim = self._existing_dimension(conn)
+            if dim is None:
+                dim = self._create_table(conn)
+        return dim, version
+
+    def _ensure_extension(self, conn: psycopg.Connection[Any]) -> str:
+        found = conn.execute(_EXT_VERSION).fetchone()
+        if found:
+            return str(found[0])
+        hint = ("ask an administrator to run CREATE EXTENSION vector in this database "
+                "(on managed Postgres: enable the 'vector' extension)")
+        if not self.config.create_extension:
+            raise StoreError(NAME, f"the pgvector extension is not installed in "
+                             f"{self._connector.target()}", hint=hint)
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StoreError(NAME, "the pgvector extension is not installed and this user may "
+                             "not create it", hint=hint) from exc
+        except (psycopg.errors.UndefinedFile, psycopg.errors.FeatureNotSupported) as exc:
+            raise StoreError(NAME, "the server has no pgvector extension available",
+                             hint="install pgvector on the server, e.g. use the "
+                             "pgvector/pgvector:pg17 image") from exc
+        row = conn.execute(_EXT_VERSION).fetchone()
+        return str(row[0]) if row else "0"
+
+    def _existing_dimension(self, conn: psycopg.Connection[Any]) -> int | None:
+        """The table's vector dimension, or None when the table does not exist yet."""
+        rows = conn.execute(
+            """
+            SELECT a.attname, format_type(a.atttypid, NULL), a.atttypmod
+            FROM pg_attribute a
+            JOIN pg_class c ON c.oid = a.attrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
+            """,
+            [self.schema, self.table_name],
+        ).fetchall()
+        if not rows:
+            return None
+        types = {name: (typ, mod) for name, typ, mod in rows}
+        expected = {"id": "text", "embedding": "vector", "payload": "jsonb"}
+        if any(types.get(col, ("",))[0] != typ for col, typ in expected.items()):
+            raise ConfigError(
+                f"{NAME}: table {self.schema}.{self.table_name} exists but is not a memstack "
+                f"collection (columns: {sorted(types)}); choose another collection or table_prefix",
+                provider=NAME, field="collection", given=self.collection,
+            )
+        dim = int(types["embedding"][1])
+        if self.config.dimension is not None and dim != self.config.dimension:
+            raise DimensionMismatch(NAME, dim, self.config.dimension)
+        return dim
+
+    def _create_table(self, conn: psycopg.Connection[Any]) -> int:
+        dim = self.config.dimension
+        if dim is None:
+            raise ConfigError(
+                f"{NAME}: collection {self.collection!r} does not exist yet and no dimension is "
+                "configured to create it", provider=NAME, field="dimension", given=None,
+            )
+        # Type modifiers and index options cannot be bound parameters; they are validated ints.
+        conn.execute(sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {t} ("
+            " id text COLLATE \"C\" PRIMARY KEY,"
+            " embedding vector({dim}) NOT NULL,"
+            " payload jsonb NOT NULL DEFAULT '{{}}'::jsonb)"
+        ).format(t=self._table, dim=sql.Literal(int(dim))))
+        conn.execute(sql.SQL(
+            "CREATE INDEX IF NOT EXISTS {name} ON {t} USING gin (payload jsonb_path_ops)"
+        ).format(name=sql.Identifier(self.table_name + "_gin"), t=self._table))
+        if dim <= HNSW_MAX_DIM:
+            conn.execute(sql.SQL(
+                "CREATE INDEX IF NOT EXISTS {name} ON {t} USING hnsw (embedding vector_cosine_ops)"
+                " WITH (m = {m}, ef_construction = {efc})"
+            ).format(
+                name=sql.Identifier(self.table_name + "_hnsw"), t=self._table,
+                m=sql.Literal(int(self.config.hnsw_m)),
+                efc=sql.Literal(int(self.config.hnsw_ef_construction)),
+            ))
+        return dim
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Per pooled connection (each store has its own pool): vector adapters and scan settings.
+
+        Session-level settings save a transaction and a round trip on every query. The constant
+        cast loads pgvector's library first, so its `hnsw.*` settings exist when they are set.
+        """
+        register_vector(conn)
+        settings = {"hnsw.ef_search": str(self.config.ef_search)}
+        if self._iterative:
+            settings["hnsw.iterative_scan"] = self.config.iterative_scan
+            settings["hnsw.max_scan_tuples"] = str(self.config.max_scan_tuples)
+        calls = ", ".join("set_config(%s, %s, false)" for _ in settings)
+        conn.execute(f"SELECT '[0]'::vector, {calls}",
+                     [x for kv in settings.items() for x in kv])
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _run(self, action: str, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        if self._closed:
+            raise StoreError(NAME, f"store for collection {self.collection!r} is closed")
+        return self._connector.run(self._pool, action, fn)
+
+    def _select(self, query: sql.Composable, params: Sequence[Any], action: str) -> list[Any]:
+        return self._run(action, lambda conn: conn.execute(query, params).fetchall())
+
+    # --- VectorStore ---------------------------------------------------------------------------
+    def upsert(self, records: Sequence[Record]) -> None:
+        rows: dict[str, tuple[str, Vector, str]] = {}
+        for r in records:
+            if r.vector is None:
+                raise InvalidInput(f"{NAME}: record {r.id!r} has no vector")
+            vec = check_vector(r.vector, self.dimension, NAME)
+            try:
+                payload = dumps(r.payload)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput(
+                    f"{NAME}: payload of record {r.id!r} is not JSON: {exc}") from exc
+            if "\x00" in r.id or _JSON_NUL.search(payload):
+                raise InvalidInput(f"{NAME}: record {r.id!r} holds a NUL character, which "
+                                   "PostgreSQL cannot store in text or jsonb")
+            rows.pop(r.id, None)  # the last write of an id in one batch wins
+            rows[r.id] = (r.id, Vector(vec), payload)
+        if not rows:
+            return
+        query = sql.SQL(
+            "INSERT INTO {t} (id, embedding, payload) VALUES (%s, %s, %s::jsonb) "
+            "ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, "
+            "payload = EXCLUDED.payload"
+        ).format(t=self._table)
+        batch = list(rows.values())
+
+        def write(conn: psycopg.Connection[Any]) -> None:
+            # One transaction (all or nothing); executemany pipelines the rows.
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(query, batch)
+
+        self._run("upsert", write)
+
+    def query(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[Hit]:
+        require_support(NAME, filters, self.capabilities)
+        q = Vector(check_vector(vector, self.dimension, NAME))
+        if limit <= 0:
+            return []
+        cond, params = where_clause(filters)
+        # ANN: the HNSW index orders the scan; MATERIALIZED keeps it (and its LIMIT) inside,
+        # and the outer ORDER BY restores exact order, which relaxed iterative scans may bend.
+        ann = sql.SQL(
+            "WITH hits AS MATERIALIZED ("
+            " SELECT id, payload, embedding <=> %s AS distance FROM {t} WHERE {cond}"
+            " ORDER BY distance LIMIT %s)"
+            " SELECT id, payload, distance FROM hits ORDER BY distance, id"
+        ).format(t=self._table, cond=cond)
+        # Exact: `+ 0` hides the distance from the HNSW index, so Postgres scans (or uses the
+        # GIN index for the filter) and sorts every matching row.
+        exact = sql.SQL(
+            "SELECT id, payload, distance FROM ("
+            " SELECT id, payload, embedding <=> %s AS distance FROM {t} WHERE {cond}) AS m"
+            " ORDER BY distance + 0::float8, id LIMIT %s"
+        ).format(t=self._table, cond=cond)
+        args = [q, *params, limit]
+        raise_ef = limit > self.config.ef_search and (
+            not self._iterative or self.config.iterative_scan == "off")
+
+        def run(conn: psycopg.Connection[Any]) -> list[Any]:
+            if self.exact:
+                return conn.execute(exact, args).fetchall()
+            if raise_ef:
+                # Without iterative scans HNSW returns at most ef_search rows: raise it.
+                with conn.transaction():
+                    conn.execute("SELECT set_config('hnsw.ef_search', %s, true)",
+                                 [str(min(1000, limit))])
+                    rows = conn.execute(ann, args).fetchall()
+            else:
+                rows = conn.execute(ann, args).fetchall()
+            if len(rows) < limit:
+                # The index stopped early (max_scan_tuples, a very selective filter, no
+                # iterative scans) or there are fewer matches: an exact scan settles it.
+                self.fallback_scans += 1
+                rows = conn.execute(exact, args).fetchall()
+            return rows
+
+        rows = self._run("query", run)
+        hits = [
+            Hit(id=rid, score=0.0 if math.isnan(d) else 1.0 - float(d), payload=payload)
+            for rid, payload, d in rows
+        ]
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits
+
+    def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        cols = sql.SQL("id, payload, embedding" if with_vectors else "id, payload")
+        rows = self._select(
+            sql.SQL("SELECT {cols} FROM {t} WHERE id = ANY(%s)").format(cols=cols, t=self._table),
+            [wanted], "get",
+        )
+        found = {row[0]: row for row in rows}
+        return [
+            Record(
+                id=i,
+                payload=found[i][1],
+                vector=found[i][2].to_list() if with_vectors else None,
+            )
+            for i in wanted
+            if i in found
+        ]
+
+    def delete(self, ids: Sequence[str]) -> None:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return
+        query = sql.SQL("DELETE FROM {t} WHERE id = ANY(%s)").format(t=self._table)
+        self._run("delete", lambda conn: conn.execute(query, [wanted]))
+
+    def list(
+        self, *, filters: FilterNode | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[Record]:
+        require_support(NAME, filters, self.capabilities)
+        if limit is not None and limit <= 0:
+            return []
+        cond, params = where_clause(filters)
+        rows = self._select(
+            sql.SQL("SELECT id, payload FROM {t} WHERE {cond} ORDER BY id LIMIT %s OFFSET %s")
+            .format(t=self._table, cond=cond),
+            [*params, limit, max(0, offset)], "list",
+        )
+        return [Record(id=rid, payload=payload) for rid, payload in rows]
+
+    def count(self, filters: FilterNode | None = None) -> int:
+        require_support(NAME, filters, self.capabilities)
+        cond, params = where_clause(filters)
+        rows = self._select(
+            sql.SQL("SELECT count(*) FROM {t} WHERE {cond}").format(t=self._table, cond=cond),
+            params, "count",
+        )
+        return int(rows[0][0])
+
+    def reset(self) -> None:
+        query = sql.SQL("TRUNCATE {t}").format(t=self._table)
+        self._run("reset", lambda conn: conn.execute(query))
+
+    def close(self) -> None:
+        """Close the pool; the data stays in Postgres."""
+        if not self._closed:
+            self._closed = True
+            self._pool.close()
