@@ -34,6 +34,8 @@ PERSISTENT = "persistent"  # data survives close() and reopening with the same c
 MULTIPROCESS = "multiprocess"  # several processes may write one store at once
 EXACT_SEARCH = "exact_search"  # query results are exact (brute force), not approximate
 KEYWORD_SEARCH = "keyword_search"  # store has its own full-text search (keyword_query)
+# A write may take a moment to show in reads; the contract suite then waits (bounded) for it.
+EVENTUALLY_CONSISTENT = "eventually_consistent"
 
 # Embedder / LLM behaviour.
 QUERY_DOCUMENT_KINDS = "query_document_kinds"  # embedder treats kind="query" differently
@@ -48,7 +50,9 @@ STANDARD_REASONS: dict[str, str] = {
     QUERY_DOCUMENT_KINDS: "embedder does not distinguish query and document kinds",
     STRUCTURED_OUTPUT: "LLM does not declare native structured output",
     FILTER_RANGE_STR: "store cannot compare strings with gt/gte/lt/lte ('filter:range_str')",
+    FILTER_AND: "store cannot translate AND ('filter:and')",
     FILTER_OR: "store cannot translate OR ('filter:or')",
+    EVENTUALLY_CONSISTENT: "store is read-your-writes consistent (no 'eventually_consistent')",
     FILTER_NOT: "store cannot translate NOT ('filter:not')",
 }
 for _op in FILTER_OPS:

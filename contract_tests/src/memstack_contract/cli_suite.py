@@ -1,0 +1,52 @@
+"""Contract classes generated from `--memstack-provider KIND:NAME [--memstack-config JSON]`.
+
+The pytest plugin adds this file to the session's arguments when those options are given; on import
+it defines one `Test<Name><Kind>Contract` class per target. Without targets it defines nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from memstack_contract.pytest_plugin import active_targets
+
+
+def _substitute(value: Any, tmp: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{tmp_path}", tmp)
+    if isinstance(value, list):
+        return [_substitute(v, tmp) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, tmp) for k, v in value.items()}
+    return value
+
+
+def make_contract_class(kind: str, name: str, config: dict[str, Any]) -> type:
+    """A contract class for `name` of `kind`, configured with `config`."""
+    from memstack_contract import CONTRACTS
+
+    base = CONTRACTS[kind]
+    frozen = copy.deepcopy(config)
+
+    @pytest.fixture
+    def provider_config(self: Any, tmp_path: Any) -> dict[str, Any]:
+        return _substitute(copy.deepcopy(frozen), str(tmp_path))
+
+    camel = "".join(p.capitalize() for p in re.split(r"[^A-Za-z0-9]+", name) if p)
+    kind_camel = "".join(p.capitalize() for p in kind.split("_"))
+    cls_name = f"Test{camel}{kind_camel}Contract"
+    return type(cls_name, (base,), {
+        "provider": name,
+        "provider_config": provider_config,
+        "__module__": __name__,
+        "__doc__": f"Contract suite for {kind} provider {name!r} (generated).",
+    })
+
+
+for _kind, _name, _config in active_targets():
+    _cls = make_contract_class(_kind, _name, _config)
+    globals()[_cls.__name__] = _cls
