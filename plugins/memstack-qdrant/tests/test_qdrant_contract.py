@@ -6,6 +6,7 @@ import pytest
 
 from memstack_contract import VectorStoreContract
 
+
 class TestQdrantMemoryContract(VectorStoreContract):
     provider = "qdrant"
     variant = "local :memory:"
