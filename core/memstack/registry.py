@@ -119,7 +119,8 @@ def config_error_from_validation(provider: str, kind: str, exc: ValidationError)
     return ConfigError(text, provider=provider, **first)
 
 
-SECRET_WORDS = ("key", "password", "token", "secret", "dsn", "authorization", "credential")
+SECRET_WORDS = ("key", "password", "token", "secret", "dsn", "authorization", "credential",
+                "headers")
 
 
 def _is_secret(name: str) -> bool:
