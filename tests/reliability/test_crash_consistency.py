@@ -100,3 +100,30 @@ def test_sigkill_during_bulk_import(store: str, store_config, tmp_path: Path, fi
             acked_before_kills=[r["acked"] for r in rounds],
             recovered_pending=[r["recovered_pending"] for r in rounds],
             lost=lost, duplicates=final["duplicate_ids"], final_stored=final["stored"])
+
+
+@pytest.mark.parametrize("point", ["after_begin", "after_store"])
+@pytest.mark.parametrize("store", ["chroma", "pgvector"])
+def test_crash_inside_the_two_phase_write(store: str, point: str, store_config, tmp_path: Path,
+                                          figures) -> None:
+    """Die exactly between the phases; reopening settles the pending rows both ways."""
+    n, batch = 600, 100
+    config = memory_config(store_config(store), tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    ack = tmp_path / "ack.txt"
+    proc = subprocess.run([sys.executable, str(CHILD), str(tmp_path / "config.json"), str(n),
+                           str(batch), str(ack), point, "3"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 9, proc.stderr
+    acked = set(ack.read_text().split())
+    assert len(acked) == 3 * batch
+    with Memory(config) as m:
+        assert m.recovered == batch  # the dying batch's pending rows were settled
+        result = check_consistent(m, acked)
+    expected_stored = 4 * batch if point == "after_store" else 3 * batch
+    assert result["stored"] == expected_stored, result
+    assert result["acked_missing"] == result["duplicate_ids"] == 0, result
+    assert result["store_not_in_history"] == result["history_not_in_store"] == 0, result
+    assert result["pending_left"] == 0, result
+    figures("crash_in_window", store=store, point=point, recovered_pending=batch,
+            stored_after_recovery=result["stored"], lost=result["acked_missing"])

@@ -1,0 +1,262 @@
+"""Hybrid search's keyword side: the BM25 index agrees with the store, ranks sensibly, obeys
+scope and filters; the fusion methods order as documented."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from memstack import Memory
+from memstack.builtin.memory_store import InMemoryVectorStore, MemoryStoreConfig
+from memstack.capabilities import KEYWORD_SEARCH
+from memstack.config import MemoryConfig, SearchConfig
+from memstack.errors import ConfigError
+from memstack.filters import FilterNode, matches, parse_filter
+from memstack.keyword_index import (
+    KeywordIndex,
+    StoreKeywordSearch,
+    open_keyword_index,
+    stem,
+    tokenize,
+    tokenize_simple,
+)
+from memstack.models import Hit, Record
+from memstack.ranking import fuse
+
+WORDS = ("tea coffee hiking paris piano violin garden dog cat sunrise painting marathon "
+         "adoption camping pottery museum concert").split()
+
+
+def hybrid(base: dict[str, Any], **search: Any) -> dict[str, Any]:
+    return {**base, "search": {"mode": "hybrid", **search}}
+
+
+def store_state(m: Memory) -> dict[str, str]:
+    return {r.id: r.payload["text"] for r in m.store.list()}
+
+
+def index_state(m: Memory) -> dict[str, str]:
+    assert isinstance(m.keywords, KeywordIndex)
+    return m.keywords.texts()
+
+
+# --- the index never disagrees with the store ---------------------------------------------------
+@pytest.mark.parametrize("seed", range(6))
+def test_index_mirrors_store_through_random_changes(base_config: dict[str, Any],
+                                                     seed: int) -> None:
+    rng = random.Random(seed)
+    users = ["alice", "bob", "carol"]
+    with Memory(hybrid(base_config)) as m:
+        for step in range(60):
+            op = rng.choices(["add", "bulk", "update", "delete", "delete_all"],
+                             weights=[5, 2, 3, 2, 1])[0]
+            user = rng.choice(users)
+            live = [r for r in m.store.list() if r.payload.get("user_id") == user]
+            text = " ".join(rng.sample(WORDS, 3)) + f" {rng.randrange(8)}"
+            if op == "add":
+                m.add(text, user_id=user, infer=False)
+            elif op == "bulk":
+                m.add([" ".join(rng.sample(WORDS, 2)) for _ in range(rng.randrange(1, 6))],
+                      user_id=user, infer=False)
+            elif op == "update" and live:
+                m.update(rng.choice(live).id, text)
+            elif op == "delete" and live:
+                m.delete(rng.choice(live).id)
+            elif op == "delete_all":
+                m.delete_all(user_id=user)
+            if step % 10 == 9:
+                assert index_state(m) == store_state(m)
+        assert index_state(m) == store_state(m)
+        assert len(m.keywords) == m.store.count()  # type: ignore[arg-type]
+        # A second engine over the same store builds the same index from it.
+        with Memory(hybrid(base_config), vector_store=m.store,
+                    history_store=m.history_store) as again:
+            assert index_state(again) == store_state(m)
+
+
+def test_updated_text_is_found_by_its_new_words_only(base_config: dict[str, Any]) -> None:
+    with Memory(hybrid(base_config)) as m:
+        event = m.add("I play the violin", user_id="alice", infer=False).results[0]
+        m.update(event.id, "I play the piano")
+        assert m.keywords.search("violin", limit=5) == []  # type: ignore[union-attr]
+        assert [i for i, _ in m.keywords.search("piano", limit=5)] == [event.id]  # type: ignore[union-attr]
+        m.delete(event.id)
+        assert m.keywords.search("piano", limit=5) == []  # type: ignore[union-attr]
+        assert len(m.keywords) == 0  # type: ignore[arg-type]
+
+
+def test_reset_empties_the_index(base_config: dict[str, Any]) -> None:
+    with Memory(hybrid(base_config)) as m:
+        m.add(["tea in paris", "coffee in rome"], user_id="alice", infer=False)
+        m.reset()
+        assert len(m.keywords) == 0  # type: ignore[arg-type]
+        assert m.search("tea", user_id="alice").results == []
+
+
+# --- BM25 ranking -------------------------------------------------------------------------------
+def index_of(texts: dict[str, str], **kw: Any) -> KeywordIndex:
+    ix = KeywordIndex(**kw)
+    ix.apply([Record(id=i, payload={"text": t, "user_id": "u"}) for i, t in texts.items()], [])
+    return ix
+
+
+def ids(hits: Sequence[tuple[str, float]]) -> list[str]:
+    return [i for i, _ in hits]
+
+
+def test_rare_term_outweighs_common_term() -> None:
+    ix = index_of({"a": "trip to paris", "b": "trip to rome", "c": "trip to oslo",
+                   "d": "paris"})
+    # "trip" is in three documents, "oslo" in one: the oslo document wins.
+    assert ids(ix.search("trip oslo", limit=4))[0] == "c"
+
+
+def test_term_frequency_saturates_and_length_normalises() -> None:
+    ix = index_of({"once": "garden roses", "twice": "garden garden roses",
+                   "long": "garden " + " ".join(f"w{i}" for i in range(30))})
+    scores = dict(ix.search("garden", limit=3))
+    assert scores["twice"] > scores["once"] > scores["long"]
+    assert scores["twice"] < 2 * scores["once"]  # saturation (k1)
+    flat = dict(index_of({"short": "garden", "long": "garden " + "x " * 30}, b=0.0)
+                .search("garden", limit=2))
+    assert flat["short"] == pytest.approx(flat["long"])  # b = 0: no length normalisation
+
+
+def test_inflections_meet_and_stop_words_do_not_match() -> None:
+    assert stem("dancing") == stem("danced") == stem("dances") == stem("dance") == "danc"
+    assert stem("hobbies") == "hobby" and stem("glass") == "glass" and stem("is") == "is"
+    ix = index_of({"x": "She loves dancing", "y": "The weather was nice"})
+    assert ids(ix.search("who danced?", limit=2)) == ["x"]
+    assert ix.search("what was the", limit=2) == []  # stop words only
+    assert tokenize("What's Caroline's plan?") == ["carolin", "plan"]
+    assert tokenize_simple("Была ЗИМА, 2023") == ["была", "зима", "2023"]
+
+
+def test_ties_are_ordered_by_id_and_limit_is_respected() -> None:
+    ix = index_of({"b": "tea", "a": "tea", "c": "tea"})
+    assert ids(ix.search("tea", limit=2)) == ["a", "b"]
+    assert ix.search("tea", limit=0) == []
+
+
+def test_simple_tokenizer_is_selectable() -> None:
+    config = MemoryConfig(search=SearchConfig(tokenizer="simple", bm25_k1=2.0, bm25_b=0.3))
+    ix = open_keyword_index(_store(), config)
+    assert isinstance(ix, KeywordIndex)
+    assert ix.tokenize is tokenize_simple and (ix.k1, ix.b) == (2.0, 0.3)
+
+
+# --- scope and filters --------------------------------------------------------------------------
+def test_keyword_hits_obey_filters_with_reference_semantics() -> None:
+    records = [Record(id=f"r{i}", payload={"text": "camping trip", "user_id": u, "n": i})
+               for i, u in enumerate(["alice", "bob", "alice", "bob", "alice"])]
+    records.append(Record(id="nofield", payload={"text": "camping", "user_id": "alice"}))
+    ix = KeywordIndex()
+    ix.apply(records, [])
+    for spec in ({"user_id": "alice"}, {"n": {"gte": 2}}, {"n": {"ne": 1}},
+                 {"NOT": {"n": {"in": [0, 1]}}}, {"OR": [{"user_id": "bob"}, {"n": 4}]}):
+        node: FilterNode | None = parse_filter(spec)
+        expected = {r.id for r in records if matches(node, r.payload)}
+        assert set(ids(ix.search("camping", limit=50, filters=node))) == expected, spec
+
+
+def test_hybrid_search_never_leaks_other_scopes(base_config: dict[str, Any]) -> None:
+    with Memory(hybrid(base_config)) as m:
+        m.add(["pottery class on sunday", "pottery is relaxing"], user_id="bob", infer=False)
+        m.add(["I went hiking", "my dog likes the park"], user_id="alice", infer=False)
+        m.add("pottery with my sister", user_id="alice", agent_id="helper", infer=False)
+        found = m.search("pottery", user_id="alice", limit=10).results
+        assert found and all(it.user_id == "alice" for it in found)
+        assert found[0].memory == "pottery with my sister"
+        scoped = m.search("pottery", user_id="alice", agent_id="helper", limit=10).results
+        assert [it.memory for it in scoped] == ["pottery with my sister"]
+        assert all(it.user_id == "bob" for it in m.search("pottery", user_id="bob").results)
+
+
+def test_metadata_filters_apply_to_keyword_only_hits(base_config: dict[str, Any]) -> None:
+    with Memory(hybrid(base_config, candidates=1)) as m:
+        m.add("marathon training plan", user_id="u", metadata={"topic": "sport"}, infer=False)
+        m.add("marathon of films", user_id="u", metadata={"topic": "cinema"}, infer=False)
+        found = m.search("marathon", user_id="u", filters={"topic": "cinema"}, limit=5).results
+        assert [it.memory for it in found] == ["marathon of films"]
+
+
+# --- fusion -------------------------------------------------------------------------------------
+def _store(dimension: int = 2) -> InMemoryVectorStore:
+    return InMemoryVectorStore(MemoryStoreConfig(collection="t", dimension=dimension))
+
+
+def test_convex_fusion_scores_and_reads_back_keyword_only_hits() -> None:
+    store = _store()
+    store.upsert([Record(id=i, vector=v, payload={"text": i}) for i, v in
+                  [("v1", [1.0, 0.0]), ("v2", [0.8, 0.6]), ("k1", [0.0, 1.0])]])
+    vector_hits = [("v1", {"text": "v1"}, 1.0), ("v2", {"text": "v2"}, 0.8)]
+    keyword_hits = [("k1", 9.0), ("v2", 3.0), ("gone", 1.0)]  # "gone" is not in the store
+    settings = SearchConfig(fusion="convex", keyword_weight=1.0)
+    fused = fuse(vector_hits, keyword_hits, store, [1.0, 0.0], settings)
+    # cosines v1 1.0, v2 0.8, k1 0.0 → normalised 1, .8, 0; keyword scores over the known
+    # hits (k1 9, v2 3) → 1, 0. Fused: v1 1, k1 1 (tie → by id), v2 .8.
+    assert [r[0] for r in fused] == ["k1", "v1", "v2"]
+    scores = {rid: s for rid, _, s in fused}
+    assert scores == pytest.approx({"v1": 1.0, "v2": 0.8, "k1": 0.0})  # cosine kept as score
+    assert "gone" not in scores
+    heavy = fuse(vector_hits, keyword_hits, store, [1.0, 0.0],
+                 SearchConfig(fusion="convex", keyword_weight=2.0))
+    assert heavy[0][0] == "k1"
+    light = fuse(vector_hits, keyword_hits, store, [1.0, 0.0],
+                 SearchConfig(fusion="convex", keyword_weight=0.5))
+    assert [r[0] for r in light] == ["v1", "v2", "k1"]
+
+
+def test_rrf_fusion_orders_by_reciprocal_rank() -> None:
+    store = _store()
+    store.upsert([Record(id=i, vector=[1.0, 0.0], payload={"text": i}) for i in "abc"])
+    vector_hits = [("a", {}, 0.9), ("b", {}, 0.5)]
+    keyword_hits = [("b", 2.0), ("c", 1.0)]
+    fused = fuse(vector_hits, keyword_hits, store, [1.0, 0.0],
+                 SearchConfig(fusion="rrf", rrf_k=60))
+    assert [r[0] for r in fused] == ["b", "a", "c"]  # b is in both lists
+    only_vector = fuse(vector_hits, keyword_hits, store, [1.0, 0.0],
+                       SearchConfig(fusion="rrf", rrf_k=60, keyword_weight=0.0))
+    assert [r[0] for r in only_vector][:2] == ["a", "b"]
+
+
+def test_search_config_defaults_and_validation() -> None:
+    default = SearchConfig()
+    assert (default.mode, default.fusion, default.keyword_weight) == ("hybrid", "convex", 1.0)
+    with pytest.raises(ConfigError):
+        Memory({"search": {"fusion": "sum"}})
+    with pytest.raises(ConfigError):
+        Memory({"search": {"bm25_b": 1.5}})
+
+
+# --- a store's own keyword search ---------------------------------------------------------------
+class KeywordStore(InMemoryVectorStore):
+    """The reference store plus a naive full-text search, declared as `keyword_search`."""
+
+    capabilities = frozenset(InMemoryVectorStore.capabilities | {KEYWORD_SEARCH})
+    calls = 0
+
+    def keyword_query(self, text: str, *, limit: int,
+                      filters: FilterNode | None = None) -> list[Hit]:
+        KeywordStore.calls += 1
+        words = set(text.lower().split())
+        hits = [Hit(id=r.id, score=float(len(words & set(r.payload["text"].lower().split()))),
+                    payload=r.payload) for r in self.list(filters=filters)]
+        hits = [h for h in hits if h.score > 0]
+        return sorted(hits, key=lambda h: (-h.score, h.id))[:limit]
+
+
+def test_store_keyword_search_is_used_when_declared(base_config: dict[str, Any]) -> None:
+    store = KeywordStore(MemoryStoreConfig(collection="kw", dimension=64))
+    with Memory(hybrid(base_config), vector_store=store) as m:
+        assert isinstance(m.keywords, StoreKeywordSearch)
+        m.add(["zebra crossing", "a quiet street"], user_id="u", infer=False)
+        m.add("zebra at the zoo", user_id="other", infer=False)
+        before = KeywordStore.calls
+        found = m.search("zebra", user_id="u", limit=2).results
+        assert KeywordStore.calls == before + 1
+        assert found[0].memory == "zebra crossing"
+        assert all(it.user_id == "u" for it in found)
