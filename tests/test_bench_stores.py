@@ -145,4 +145,4 @@ def test_render_lists_results_skips_and_growth(bench: Any) -> None:
     assert "| chroma | 1k | 10 | 2.00 |" in text
     assert "2.00 ✗" in text and "1.10 ✗" not in text  # the 1.20 target is marked
     assert "skipped: too slow" in text
-    assert "4.0×" in text  # growth 1k → 10k
+    assert "| p50 × 1k→10k |" in text and "| 4.0× |" in text  # growth 1k → 10k

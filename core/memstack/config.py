@@ -40,16 +40,35 @@ class PromptsConfig(BaseModel):
 
 
 class SearchConfig(BaseModel):
+    """How `Memory.search` ranks. The defaults were chosen on the LoCoMo dev split
+    (docs/benchmarks.md, "LoCoMo retrieval"): hybrid with min-max score fusion."""
+
     model_config = ConfigDict(extra="forbid")
 
     mode: Literal["vector", "hybrid"] = Field(
-        default="vector",
-        description="vector: cosine only; hybrid: cosine fused with a keyword (BM25) ranking.",
+        default="hybrid",
+        description="vector: cosine only; hybrid: cosine fused with a keyword (BM25) ranking "
+        "kept by the engine (works on every vector store).",
+    )
+    fusion: Literal["convex", "rrf"] = Field(
+        default="convex",
+        description="hybrid only. convex: each list's scores min-max normalised over the "
+        "candidates, then vector + keyword_weight × keyword; rrf: weighted reciprocal-rank "
+        "fusion with rrf_k.",
     )
     candidates: int = Field(default=4, ge=1, le=50,
                             description="fetch limit × candidates before fusion / reranking")
-    rrf_k: int = Field(default=60, ge=1, description="reciprocal-rank fusion constant")
-    keyword_weight: float = Field(default=1.0, ge=0.0, description="weight of the keyword ranking")
+    rrf_k: int = Field(default=60, ge=1, description="reciprocal-rank fusion constant (rrf)")
+    keyword_weight: float = Field(
+        default=1.0, ge=0.0,
+        description="weight of the keyword ranking relative to the vector ranking (1 = equal)")
+    tokenizer: Literal["english", "simple"] = Field(
+        default="english",
+        description="keyword index tokens. english: lowercase words, English stop words "
+        "removed, light suffix stemming; simple: lowercase words only (any language)")
+    bm25_k1: float = Field(default=1.2, gt=0.0, description="BM25 term-frequency saturation")
+    bm25_b: float = Field(default=0.4, ge=0.0, le=1.0,
+                          description="BM25 length normalisation (0 = none, 1 = full)")
     similar_for_update: int = Field(default=5, ge=1, le=50,
                                     description="existing memories shown to the LLM per new fact")
 
