@@ -57,8 +57,9 @@ def run_demo(data_dir: Path) -> None:
         output.table("history", ["when", "event", "old", "new"],
                      [[h.created_at[:19], h.event, h.old_memory, h.new_memory]
                       for h in memory.history(target.id)])
-        hits = memory.search("Where does Maya live?", user_id=user, limit=1)
-        output.memories("\nsearch after the update: Where does Maya live?", hits.results)
+        query = sample["searches"][0]
+        hits = memory.search(query, user_id=user, limit=2)
+        output.memories(f"\nsearch after the update: {query}", hits.results)
     con.print(f"\ndone in {time.perf_counter() - t0:.1f}s")
 
 
