@@ -1,4 +1,4 @@
-"""The worked example of CONTRIBUTING-contract.md: install it as a user would, and it passes."""
+"""The worked example of CONTRIBUTING.md: install it as a user would, and it passes."""
 
 from __future__ import annotations
 
