@@ -11,8 +11,8 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv demo test test-core test-plugins test-contract lint contract bench bench-peers \
-	reliability reliability-full import-time clean
+.PHONY: venv demo test lint contract bench bench-peers locomo reliability reliability-full \
+	import-time clean
 
 venv: $(STAMP)
 
@@ -49,6 +49,21 @@ bench: $(STAMP)
 	$(PY) benchmarks/stores.py
 	$(PY) benchmarks/locomo.py
 
+locomo: $(STAMP)
+	$(PY) benchmarks/locomo.py
+
+# mem0 side by side: mem0ai lives in its own .venv-peers (torch pinned first, like ours).
+PEERS := .venv-peers
+$(PEERS)/.installed: benchmarks/peers/requirements-mem0.txt constraints.txt
+	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q --upgrade "pip>=24"
+	$(PEERS)/bin/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(PEERS)/bin/python -m pip install -q -c constraints.txt -r benchmarks/peers/requirements-mem0.txt
+	@touch $@
+
+bench-peers: $(STAMP) $(PEERS)/.installed
+	MEM0_TELEMETRY=False $(PY) benchmarks/vs_mem0.py
+
 reliability: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/reliability
 
@@ -56,4 +71,4 @@ reliability-full: $(STAMP)
 	MEMSTACK_RELIABILITY_FULL=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(PEERS) build *.egg-info
