@@ -34,13 +34,16 @@ def hybrid(base: dict[str, Any], **search: Any) -> dict[str, Any]:
     return {**base, "search": {"mode": "hybrid", **search}}
 
 
-def store_state(m: Memory) -> dict[str, str]:
-    return {r.id: r.payload["text"] for r in m.store.list()}
-
-
-def index_state(m: Memory) -> dict[str, str]:
+def check_mirror(m: Memory) -> int:
+    """Every loaded scope of the index holds exactly the store's records of that scope;
+    returns how many scopes are loaded."""
     assert isinstance(m.keywords, KeywordIndex)
-    return m.keywords.texts()
+    parts = m.keywords.partitions()
+    for key, texts in parts.items():
+        node = parse_filter(dict(key)) if key else None
+        expected = {r.id: r.payload["text"] for r in m.store.list(filters=node)}
+        assert texts == expected, key
+    return len(parts)
 
 
 # --- the index never disagrees with the store ---------------------------------------------------
@@ -49,37 +52,71 @@ def test_index_mirrors_store_through_random_changes(base_config: dict[str, Any],
                                                      seed: int) -> None:
     rng = random.Random(seed)
     users = ["alice", "bob", "carol"]
+    loaded = 0
     with Memory(hybrid(base_config)) as m:
-        for step in range(60):
-            op = rng.choices(["add", "bulk", "update", "delete", "delete_all"],
-                             weights=[5, 2, 3, 2, 1])[0]
+        for step in range(80):
+            op = rng.choices(["add", "bulk", "update", "delete", "delete_all", "search"],
+                             weights=[5, 2, 3, 2, 1, 3])[0]
             user = rng.choice(users)
+            agent = rng.choice([None, None, "helper"])
             live = [r for r in m.store.list() if r.payload.get("user_id") == user]
             text = " ".join(rng.sample(WORDS, 3)) + f" {rng.randrange(8)}"
             if op == "add":
-                m.add(text, user_id=user, infer=False)
+                m.add(text, user_id=user, agent_id=agent, infer=False)
             elif op == "bulk":
                 m.add([" ".join(rng.sample(WORDS, 2)) for _ in range(rng.randrange(1, 6))],
-                      user_id=user, infer=False)
+                      user_id=user, agent_id=agent, infer=False)
             elif op == "update" and live:
                 m.update(rng.choice(live).id, text)
             elif op == "delete" and live:
                 m.delete(rng.choice(live).id)
             elif op == "delete_all":
-                m.delete_all(user_id=user)
-            if step % 10 == 9:
-                assert index_state(m) == store_state(m)
-        assert index_state(m) == store_state(m)
-        assert len(m.keywords) == m.store.count()  # type: ignore[arg-type]
-        # A second engine over the same store builds the same index from it.
-        with Memory(hybrid(base_config), vector_store=m.store,
-                    history_store=m.history_store) as again:
-            assert index_state(again) == store_state(m)
+                m.delete_all(user_id=user, agent_id=agent)
+            elif op == "search":  # loads the scope's partition on first use
+                found = m.search(rng.choice(WORDS), user_id=user, agent_id=agent).results
+                assert all(it.user_id == user for it in found)
+                assert agent is None or all(it.agent_id == agent for it in found)
+            if step % 8 == 7:
+                loaded = max(loaded, check_mirror(m))
+        loaded = max(loaded, check_mirror(m))
+        assert loaded >= 2  # the check compared real partitions
+        # Searching every scope loads everything: the index then holds the whole store.
+        for user in users:
+            m.search("tea", user_id=user)
+        check_mirror(m)
+        assert m.keywords.texts() == {r.id: r.payload["text"]  # type: ignore[union-attr]
+                                      for r in m.store.list()}
+
+
+def test_opening_reads_nothing_until_a_scope_is_searched(base_config: dict[str, Any]) -> None:
+    with Memory(hybrid(base_config)) as first:
+        first.add(["tea in paris", "coffee in rome"], user_id="alice", infer=False)
+        first.add("tea in oslo", user_id="bob", infer=False)
+        with Memory(hybrid(base_config), vector_store=first.store,
+                    history_store=first.history_store) as again:
+            assert len(again.keywords) == 0  # type: ignore[arg-type]
+            found = again.search("tea", user_id="alice").results
+            assert found[0].memory == "tea in paris"
+            assert set(again.keywords.texts().values()) == {  # type: ignore[union-attr]
+                "tea in paris", "coffee in rome"}
+
+
+def test_least_recently_searched_scopes_are_dropped() -> None:
+    store = _store()
+    store.upsert([Record(id=f"{u}{i}", vector=[1.0, 0.0], payload={"text": "tea", "user_id": u})
+                  for u in "abc" for i in range(2)])
+    ix = KeywordIndex(max_partitions=2)
+    ix.sync(store)
+    for user in "abca":
+        assert len(ix.search("tea", limit=5, filters=parse_filter({"user_id": user}))) == 2
+    assert set(ix.partitions()) == {(("user_id", "c"),), (("user_id", "a"),)}
+    assert ix.ids() == {"a0", "a1", "c0", "c1"}
 
 
 def test_updated_text_is_found_by_its_new_words_only(base_config: dict[str, Any]) -> None:
     with Memory(hybrid(base_config)) as m:
         event = m.add("I play the violin", user_id="alice", infer=False).results[0]
+        assert [it.id for it in m.search("violin", user_id="alice").results] == [event.id]
         m.update(event.id, "I play the piano")
         assert m.keywords.search("violin", limit=5) == []  # type: ignore[union-attr]
         assert [i for i, _ in m.keywords.search("piano", limit=5)] == [event.id]  # type: ignore[union-attr]

@@ -1,11 +1,12 @@
 """The keyword side of hybrid search: a BM25 index the engine keeps in step with the vector store.
 
-Built from the store when `Memory` opens and updated after every committed write, so it holds
-exactly the store's records. Filters use the reference evaluator on the same payloads the store
-holds, so keyword hits obey scope and filters with the one semantics. Hits are re-read from the
-store before they are returned (see `ranking.fuse`): a record deleted by another process never
-comes back through this index. A store that declares `keyword_search` ranks with its own
-full-text search instead (`StoreKeywordSearch`), and nothing is kept in the engine.
+Read from the store scope by scope, the first time a scope is searched, and updated after every
+committed write, so each loaded scope holds exactly the store's records of that scope. Filters
+use the reference evaluator on the same payloads the store holds, so keyword hits obey scope and
+filters with the one semantics. Hits are re-read from the store before they are returned (see
+`ranking.fuse`): a record deleted by another process never comes back through this index. A
+store that declares `keyword_search` ranks with its own full-text search instead
+(`StoreKeywordSearch`), and nothing is kept in the engine.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
+from itertools import combinations
 from typing import Any
 
 from memstack.capabilities import KEYWORD_SEARCH
-from memstack.filters import FilterNode, matches
+from memstack.filters import And, Comparison, FilterNode, matches
 from memstack.models import Record
 from memstack.protocols import KeywordSearch, VectorStore
 
@@ -62,102 +64,191 @@ TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
     "english": tokenize, "simple": tokenize_simple}
 
 
-class KeywordIndex:
-    """Okapi BM25 over memory texts, with payloads kept for filter evaluation.
+ScopeKey = tuple[tuple[str, str], ...]
+SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 
-    Term statistics (document frequency, average length) are over the whole collection, as a
-    search engine's are; only the hits are limited to the scope and filters.
-    """
 
-    def __init__(self, *, k1: float = 1.2, b: float = 0.4, text_field: str = "text",
-                 tokenizer: str = "english") -> None:
-        self.k1, self.b, self.text_field = k1, b, text_field
-        self.tokenize = TOKENIZERS[tokenizer]
-        self._lock = threading.RLock()
-        self.reset()
+def scope_key(filters: FilterNode | None) -> tuple[ScopeKey, FilterNode | None]:
+    """The scope equalities a filter requires (top-level ``field eq "value"`` on user_id,
+    agent_id, run_id), as a partition key and as the filter that loads that partition. Every
+    record the filter matches is in the partition; `Memory` always puts its scope there."""
+    children = filters.children if isinstance(filters, And) else (filters,)
+    found = sorted({(c.field, c.value) for c in children
+                    if isinstance(c, Comparison) and c.field in SCOPE_FIELDS and c.op == "eq"
+                    and isinstance(c.value, str)})
+    node = And(tuple(Comparison(f, "eq", v) for f, v in found)) if found else None
+    return tuple(found), node
 
-    def reset(self) -> None:
-        with self._lock:
-            self._postings: dict[str, dict[str, int]] = defaultdict(dict)
-            self._lengths: dict[str, int] = {}
-            self._payloads: dict[str, dict[str, Any]] = {}
-            self._total = 0
 
-    def __len__(self) -> int:
-        return len(self._lengths)
+def _keys_of(payload: dict[str, Any]) -> list[ScopeKey]:
+    """Every partition key a record belongs to: the subsets of its scope ids."""
+    pairs = [(f, payload[f]) for f in SCOPE_FIELDS if isinstance(payload.get(f), str)]
+    return [tuple(sorted(c)) for n in range(len(pairs) + 1) for c in combinations(pairs, n)]
 
-    def ids(self) -> set[str]:
-        with self._lock:
-            return set(self._lengths)
 
-    def texts(self) -> dict[str, str]:
-        """id → indexed text (for consistency checks)."""
-        with self._lock:
-            return {rid: str(p.get(self.text_field, "")) for rid, p in self._payloads.items()}
+class _Partition:
+    """BM25 postings and statistics of the records of one scope."""
 
-    def _remove(self, rid: str) -> None:
-        payload = self._payloads.pop(rid, None)
-        if payload is None:
+    def __init__(self) -> None:
+        self.postings: dict[str, dict[str, int]] = defaultdict(dict)
+        self.lengths: dict[str, int] = {}
+        self.payloads: dict[str, dict[str, Any]] = {}
+        self.terms: dict[str, tuple[str, ...]] = {}
+        self.total = 0
+
+    def add(self, rid: str, counts: Counter[str], payload: dict[str, Any]) -> None:
+        for tok, tf in counts.items():
+            self.postings[tok][rid] = tf
+        length = sum(counts.values())
+        self.lengths[rid] = length
+        self.payloads[rid] = payload
+        self.terms[rid] = tuple(counts)
+        self.total += length
+
+    def remove(self, rid: str) -> None:
+        if rid not in self.lengths:
             return
-        for tok in set(self.tokenize(str(payload.get(self.text_field, "")))):
-            posting = self._postings.get(tok)
+        for tok in self.terms.pop(rid):
+            posting = self.postings.get(tok)
             if posting is not None:
                 posting.pop(rid, None)
                 if not posting:
-                    del self._postings[tok]
-        self._total -= self._lengths.pop(rid)
+                    del self.postings[tok]
+        self.total -= self.lengths.pop(rid)
+        del self.payloads[rid]
+
+
+class KeywordIndex:
+    """Okapi BM25 over memory texts, with payloads kept for filter evaluation.
+
+    Attached to a store (`sync`), the index is partitioned by scope and each partition is read
+    from the store the first time its scope is searched: opening `Memory` costs nothing, a
+    search costs what its scope holds (not the whole collection), and term statistics are the
+    scope's own. Every committed write is applied to the partitions already loaded. Without a
+    store, one partition holds every record applied (handy for tests and tools).
+    """
+
+    def __init__(self, *, k1: float = 1.2, b: float = 0.4, text_field: str = "text",
+                 tokenizer: str = "english", max_partitions: int = 1024,
+                 page: int = 1000) -> None:
+        self.k1, self.b, self.text_field = k1, b, text_field
+        self.tokenize = TOKENIZERS[tokenizer]
+        self.max_partitions, self.page = max_partitions, page
+        self._lock = threading.RLock()
+        self._store: VectorStore | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (the store is read again when a scope is next searched)."""
+        with self._lock:
+            self._parts: OrderedDict[ScopeKey, _Partition] = OrderedDict()
+            self._where: dict[str, set[ScopeKey]] = defaultdict(set)
+            if self._store is None:
+                self._parts[()] = _Partition()
+
+    def sync(self, store: VectorStore, page: int | None = None) -> None:
+        """Attach to `store`, the source of truth; partitions load from it when needed."""
+        with self._lock:
+            self._store = store
+            self.page = page or self.page
+            self.reset()
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def ids(self) -> set[str]:
+        with self._lock:
+            return set(self._where)
+
+    def partitions(self) -> dict[ScopeKey, dict[str, str]]:
+        """Loaded scope → {id: indexed text} (for consistency checks)."""
+        with self._lock:
+            return {key: {rid: str(p.get(self.text_field, "")) for rid, p in part.payloads.items()}
+                    for key, part in self._parts.items()}
+
+    def texts(self) -> dict[str, str]:
+        """id → indexed text over every loaded partition."""
+        out: dict[str, str] = {}
+        for part in self.partitions().values():
+            out.update(part)
+        return out
+
+    def _counts(self, payload: dict[str, Any]) -> Counter[str]:
+        return Counter(self.tokenize(str(payload.get(self.text_field, ""))))
 
     def apply(self, upserts: Sequence[Record], deletes: Sequence[str]) -> None:
-        """Mirror one committed write: deletes first, then upserts (which replace)."""
+        """Mirror one committed write into the loaded partitions: deletes first, then upserts
+        (which replace, and move a record if its scope changed)."""
         with self._lock:
-            for rid in deletes:
-                self._remove(rid)
+            for rid in [*deletes, *(r.id for r in upserts)]:
+                for key in self._where.pop(rid, ()):
+                    part = self._parts.get(key)
+                    if part is not None:
+                        part.remove(rid)
             for r in upserts:
-                self._remove(r.id)
-                tokens = self.tokenize(str(r.payload.get(self.text_field, "")))
-                for tok, tf in Counter(tokens).items():
-                    self._postings[tok][r.id] = tf
-                self._lengths[r.id] = len(tokens)
-                self._payloads[r.id] = dict(r.payload)
-                self._total += len(tokens)
+                keys = [k for k in _keys_of(r.payload) if k in self._parts]
+                if not keys:
+                    continue
+                counts, payload = self._counts(r.payload), dict(r.payload)
+                for key in keys:
+                    self._parts[key].add(r.id, counts, payload)
+                self._where[r.id].update(keys)
 
-    def sync(self, store: VectorStore, page: int = 1000) -> None:
-        """Rebuild from the store (the source of truth)."""
-        records: list[Record] = []
+    def _partition(self, filters: FilterNode | None) -> _Partition:
+        if self._store is None:
+            return self._parts[()]
+        key, node = scope_key(filters)
+        part = self._parts.get(key)
+        if part is not None:
+            self._parts.move_to_end(key)
+            return part
+        part = _Partition()
         offset = 0
-        while True:
-            batch = store.list(limit=page, offset=offset)
-            records.extend(batch)
-            if len(batch) < page:
+        while True:  # under the lock: a write applied meanwhile waits, then lands here too
+            batch = self._store.list(filters=node, limit=self.page, offset=offset)
+            for r in batch:
+                part.add(r.id, self._counts(r.payload), dict(r.payload))
+                self._where[r.id].add(key)
+            if len(batch) < self.page:
                 break
-            offset += page
-        with self._lock:
-            self.reset()
-            self.apply(records, [])
+            offset += self.page
+        self._parts[key] = part
+        while len(self._parts) > self.max_partitions:
+            old_key, old = self._parts.popitem(last=False)
+            for rid in old.lengths:
+                where = self._where.get(rid)
+                if where is not None:
+                    where.discard(old_key)
+                    if not where:
+                        del self._where[rid]
+        return part
 
     def search(self, query: str, *, limit: int,
                filters: FilterNode | None = None) -> list[tuple[str, float]]:
         """(id, BM25 score) best first (ties by id), for records matching `filters`."""
         terms = set(self.tokenize(query))
+        if not terms or limit < 1:
+            return []
         with self._lock:
-            n = len(self._lengths)
-            if not n or not terms or limit < 1:
+            part = self._partition(filters)
+            n = len(part.lengths)
+            if not n:
                 return []
-            avg = self._total / n or 1.0
+            avg = part.total / n or 1.0
             allowed: dict[str, bool] = {}
             scores: dict[str, float] = defaultdict(float)
             for term in terms:
-                posting = self._postings.get(term)
+                posting = part.postings.get(term)
                 if not posting:
                     continue
                 idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
                 for rid, tf in posting.items():
                     ok = allowed.get(rid)
                     if ok is None:
-                        ok = allowed[rid] = matches(filters, self._payloads[rid])
+                        ok = allowed[rid] = matches(filters, part.payloads[rid])
                     if not ok:
                         continue
-                    norm = tf + self.k1 * (1 - self.b + self.b * self._lengths[rid] / avg)
+                    norm = tf + self.k1 * (1 - self.b + self.b * part.lengths[rid] / avg)
                     scores[rid] += idf * tf * (self.k1 + 1) / norm
             ranked = sorted(scores.items(), key=lambda p: (-p[1], p[0]))
             return ranked[:limit]
