@@ -14,8 +14,8 @@ Workloads, in this order, after one warm-up add and search:
   search       every category 1–4 question, searched in its conversation's scope with k = 1, 5,
                10 and 20; latency of the k = 10 searches; recall@k of the evidence turns
 
-    python benchmarks/vs_mem0.py                         # needs .venv-peers (make bench-peers)
-    python benchmarks/vs_mem0.py --conversations 1 --json
+    python benchmarks/vs_mem0.py                     # 2 conversations; needs .venv-peers
+    python benchmarks/vs_mem0.py --conversations 5 --threads 1 --plot docs/img   # docs' numbers
 """
 
 from __future__ import annotations
@@ -321,15 +321,19 @@ def plot(report: dict[str, Any], directory: Path) -> list[Path]:
 
     ours, peer = report["memstack"], report["mem0"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), dpi=120)
-    labels = ["single add", "search (k=10)"]
-    mine = [ours["single_add"]["median_s"] * 1000, ours["search"]["median_s"] * 1000]
-    theirs = [peer["single_add"]["median_s"] * 1000, peer["search"]["median_s"] * 1000]
-    x = range(len(labels))
-    left.bar([i - 0.2 for i in x], mine, width=0.4, label="memstack")
-    left.bar([i + 0.2 for i in x], theirs, width=0.4, label="mem0")
-    left.set_xticks(list(x), labels)
+    bars = [("single add", "memstack", ours["single_add"]), ("single add", "mem0",
+                                                             peer["single_add"])]
+    mode = ours.get("search_config", {}).get("mode", "")
+    bars.append(("search k=10", f"memstack {mode}".strip(), ours["search"]))
+    for label, variant in ours.get("variants", {}).items():
+        bars.append(("search k=10", label.replace("(", "").replace(")", ""), variant["search"]))
+    bars.append(("search k=10", "mem0", peer["search"]))
+    colors = {"memstack": "C0", f"memstack {mode}".strip(): "C0", "mem0": "C1"}
+    for i, (_, who, stats) in enumerate(bars):
+        left.bar(i, stats["median_s"] * 1000, color=colors.get(who, "C2"))
+        left.text(i, stats["median_s"] * 1000, who, ha="center", va="bottom", fontsize=8)
+    left.set_xticks(range(len(bars)), [group for group, _, _ in bars], fontsize=8)
     left.set_ylabel("median latency (ms), lower is better")
-    left.legend()
     right.bar(["memstack", "mem0"], [ours["bulk_add"]["per_s"], peer["bulk_add"]["per_s"]],
               color=["C0", "C1"])
     right.set_ylabel("bulk add (memories/s), higher is better")
@@ -376,8 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--data", default=str(DEFAULT_LOCOMO))
-    parser.add_argument("--conversations", type=int, default=5,
-                        help="LoCoMo conversations to load (default: all 5 of the dev split)")
+    parser.add_argument("--conversations", type=int, default=2,
+                        help="LoCoMo conversations to load (default: 2, a few minutes; the dev "
+                        "split has 5)")
     parser.add_argument("--single", type=int, default=50, help="single adds (default: 50)")
     parser.add_argument("--text", choices=("plain", "dated"), default="dated")
     parser.add_argument("--threads", type=int, default=None,
