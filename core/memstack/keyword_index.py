@@ -80,6 +80,12 @@ def scope_key(filters: FilterNode | None) -> tuple[ScopeKey, FilterNode | None]:
     return tuple(found), node
 
 
+def _only_scope(filters: FilterNode | None) -> bool:
+    children = filters.children if isinstance(filters, And) else (filters,)
+    return all(isinstance(c, Comparison) and c.field in SCOPE_FIELDS and c.op == "eq"
+               and isinstance(c.value, str) for c in children if c is not None)
+
+
 def _keys_of(payload: dict[str, Any]) -> list[ScopeKey]:
     """Every partition key a record belongs to: the subsets of its scope ids."""
     pairs = [(f, payload[f]) for f in SCOPE_FIELDS if isinstance(payload.get(f), str)]
@@ -235,6 +241,9 @@ class KeywordIndex:
             if not n:
                 return []
             avg = part.total / n or 1.0
+            # a store-backed partition holds exactly the scope's records: a filter that is only
+            # the scope needs no per-record check
+            check = self._store is None or not _only_scope(filters)
             allowed: dict[str, bool] = {}
             scores: dict[str, float] = defaultdict(float)
             for term in terms:
@@ -243,11 +252,12 @@ class KeywordIndex:
                     continue
                 idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
                 for rid, tf in posting.items():
-                    ok = allowed.get(rid)
-                    if ok is None:
-                        ok = allowed[rid] = matches(filters, part.payloads[rid])
-                    if not ok:
-                        continue
+                    if check:
+                        ok = allowed.get(rid)
+                        if ok is None:
+                            ok = allowed[rid] = matches(filters, part.payloads[rid])
+                        if not ok:
+                            continue
                     norm = tf + self.k1 * (1 - self.b + self.b * part.lengths[rid] / avg)
                     scores[rid] += idf * tf * (self.k1 + 1) / norm
             ranked = sorted(scores.items(), key=lambda p: (-p[1], p[0]))

@@ -20,7 +20,7 @@ from memstack.errors import ConfigError, InvalidInput, MemoryNotFound, ProviderE
 from memstack.filters import Comparison, FilterNode, and_filters, parse_filter
 from memstack.inference import decide, extract_facts
 from memstack.inputs import check_metadata, check_scope, check_text, parse_messages
-from memstack.keyword_index import KeywordIndex, open_keyword_index
+from memstack.keyword_index import KeywordIndex, StoreKeywordSearch, open_keyword_index
 from memstack.locking import WriteLock
 from memstack.models import (
     AddResult,
@@ -48,6 +48,9 @@ from memstack.ranking import fuse
 from memstack.registry import get_registry
 
 T = TypeVar("T")
+# Below this many new texts, `add` skips the content check before embedding (the check under
+# the write lock still runs): two store reads cost more than embedding a rare repeat.
+PRECHECK_MIN = 8
 ConfigSource = MemoryConfig | dict[str, Any] | str | Path | None
 
 
@@ -100,7 +103,7 @@ class Memory:
         self.reranker: Reranker | None = build("reranker", cfg.reranker, reranker)
         self.history_store: HistoryStore = build("history_store", cfg.history_store,
                                                  history_store)
-        self.keywords: KeywordIndex | None = (
+        self.keywords: KeywordIndex | StoreKeywordSearch | None = (
             open_keyword_index(self.store, cfg) if cfg.search.mode == "hybrid" else None)
         self._write_lock = WriteLock(getattr(self.history_store, "lock", None))
         self.recovered = journal.recover(self.store, self.history_store)
@@ -242,7 +245,9 @@ class Memory:
                    meta: dict[str, Any], actor_id: str | None) -> list[tuple[str, MemoryEvent]]:
         """Add one batch; returns (hash, event) pairs. Embeds outside the write lock."""
         hashes = [h for h, _ in chunk]
-        same, _ = self._existing(scope, [memory_id(scope, h) for h in hashes], hashes)
+        same: dict[str, str] = {}
+        if len(chunk) >= PRECHECK_MIN:  # don't embed what is already stored (re-imports)
+            same, _ = self._existing(scope, [memory_id(scope, h) for h in hashes], hashes)
         out = [(h, MemoryEvent(id=same[h], event="NONE", memory=t)) for h, (t, _) in chunk
                if h in same]
         todo = [(h, memory_id(scope, h), text, role) for h, (text, role) in chunk
@@ -420,6 +425,8 @@ class Memory:
             ranked = fuse(ranked, kw, self.store, qvec, self.config.search)
         if threshold is not None:
             ranked = [r for r in ranked if r[2] >= threshold]
+        if not use_rerank:  # only what is returned becomes a MemoryItem
+            ranked = ranked[:ctx.limit]
         items = [to_item(i, p, s) for i, p, s in ranked]
         if use_rerank and items:
             assert self.reranker is not None

@@ -35,7 +35,7 @@ def texts(n: int, seed: int = 0) -> list[str]:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    embedder = get_registry().build("embedder", "sentence-transformers", {})
+    embedder = get_registry().build("embedder", "sentence-transformers", {"backend": "torch"})
     model = embedder.model
     data = texts(n)
     embedder.embed(data[:64])  # warm up both paths (same model)

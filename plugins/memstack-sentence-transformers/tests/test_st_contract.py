@@ -8,7 +8,16 @@ from memstack_contract import EmbedderContract, RerankerContract
 
 
 class TestSentenceTransformersEmbedderContract(EmbedderContract):
-    provider = "sentence-transformers"  # defaults: the bundled all-MiniLM-L6-v2
+    provider = "sentence-transformers"  # defaults: the bundled all-MiniLM-L6-v2 on ONNX Runtime
+
+
+class TestSentenceTransformersTorchEmbedderContract(EmbedderContract):
+    provider = "sentence-transformers"
+    variant = "torch backend"
+
+    @pytest.fixture
+    def provider_config(self):
+        return {"backend": "torch"}
 
 
 class TestSentenceTransformersPrefixedEmbedderContract(EmbedderContract):

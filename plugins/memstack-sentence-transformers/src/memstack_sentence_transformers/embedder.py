@@ -1,16 +1,20 @@
-"""`sentence-transformers` embedder: one `encode` call per `embed`, the library does the batching.
+"""`sentence-transformers` embedder: one encode call per `embed`, on ONNX Runtime or torch.
 
-The hot path adds nothing per text beyond a type check: prefixes go through encode's `prompt`
-argument, and the result array is converted with a single `.tolist()`.
+The hot path adds nothing per text beyond a type check: prefixes are prepended (torch: encode's
+`prompt` argument), and the result array is converted with a single `.tolist()`. Which runtime
+runs the model is decided once, when the provider is built (`backend`, see `choose_backend`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from memstack import capabilities as caps
 from memstack.errors import InvalidInput, ProviderError
+from memstack_sentence_transformers import onnx_export
 from memstack_sentence_transformers.config import SentenceTransformerConfig
 from memstack_sentence_transformers.loading import (
     LoadedModel,
@@ -23,6 +27,7 @@ from memstack_sentence_transformers.loading import (
 
 NAME = "sentence-transformers"
 _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
+log = logging.getLogger(__name__)
 
 
 def _load(model_id: str, device: str, shown: str) -> Any:
@@ -62,17 +67,18 @@ class SentenceTransformerEmbedder:
     def __init__(self, config: SentenceTransformerConfig | None = None) -> None:
         config = config or SentenceTransformerConfig()
         self.model_id = resolve_model(config.model, NAME)
-        shown = display_name(config.model)
+        self._shown = display_name(config.model)
         self.device = config.device
         self.batch_size = config.batch_size
         self.normalize = config.normalize
-        self._loaded: LoadedModel = shared_model(
-            ("sentence-transformer", self.model_id, self.device),
-            lambda: _load(self.model_id, self.device, shown),
-        )
+        self.backend, self._loaded = self._load(config)
         model = self._loaded.model
-        self.dimension: int = _dimension(model)
-        self.max_seq_length: int | None = getattr(model, "max_seq_length", None)
+        if self.backend == "onnx":
+            self.dimension: int = model.dimension
+            self.max_seq_length: int | None = model.max_seq_length
+        else:
+            self.dimension = _dimension(model)
+            self.max_seq_length = getattr(model, "max_seq_length", None)
         # None → the model's own prompt for that kind (e5/bge-style models ship them); "" → none.
         self._prefix = {
             "query": config.query_prefix
@@ -87,9 +93,51 @@ class SentenceTransformerEmbedder:
             frozenset({caps.QUERY_DOCUMENT_KINDS}) if differs else frozenset()
         )
 
+    def _torch_model(self) -> LoadedModel:
+        return shared_model(("sentence-transformer", self.model_id, self.device),
+                            lambda: _load(self.model_id, self.device, self._shown))
+
+    def _load(self, config: SentenceTransformerConfig) -> tuple[str, LoadedModel]:
+        """(backend, loaded model). 'auto' settles on onnx only when nothing stands in the way;
+        an explicit 'onnx' that cannot work fails with the reason."""
+        backend = config.backend
+        if backend == "torch":
+            return "torch", self._torch_model()
+        problem = _onnx_problem(self.model_id, self.device, explicit=backend == "onnx")
+        if problem is None:
+            where = onnx_export.export_dir(self.model_id, config.cache_dir)
+            if onnx_export.is_exported(where):
+                return "onnx", shared_model(("onnx", str(where)), lambda: _open_onnx(where))
+            torch_model = self._torch_model()
+            problem = onnx_export.unsupported_reason(torch_model.model)
+            if problem is None and not onnx_export.exporter_available():
+                problem = "exporting it needs the onnx package (pip install onnx)"
+            if problem is None:
+                return "onnx", shared_model(
+                    ("onnx", str(where)),
+                    lambda: self._export(torch_model.model, where))
+        if backend == "onnx":
+            raise ProviderError(NAME, f"cannot run {self._shown!r} on ONNX Runtime: {problem}",
+                                hint="set backend: torch")
+        log.info("%s: running %s with torch: %s", NAME, self._shown, problem)
+        return "torch", self._torch_model()
+
+    def _export(self, model: Any, where: Path) -> Any:
+        try:
+            if not onnx_export.is_exported(where):  # another process may have just written it
+                log.info("%s: exporting %s to ONNX in %s", NAME, self._shown, where)
+                onnx_export.export(model, where)
+        except Exception as exc:
+            raise ProviderError(NAME, f"exporting {self._shown!r} to ONNX failed: "
+                                f"{type(exc).__name__}: {exc}",
+                                hint="set backend: torch to run it with sentence-transformers"
+                                ) from exc
+        return _open_onnx(where)
+
     @property
     def model(self) -> Any:
-        """The shared `SentenceTransformer` object (same object for the same model and device)."""
+        """The shared model object: a `SentenceTransformer` (torch) or an `OnnxEncoder` (onnx);
+        the same object for the same model and device."""
         return self._loaded.model
 
     def embed(self, texts: Sequence[str], *, kind: str = "document") -> list[list[float]]:
@@ -105,6 +153,11 @@ class SentenceTransformerEmbedder:
             raise InvalidInput(f"{NAME}: every text must be a str, got {type(bad).__name__}")
         try:
             with self._loaded.lock:
+                if self.backend == "onnx":
+                    batch = list(texts) if not prompt else [prompt + t for t in texts]
+                    array = self._loaded.model.encode(batch, batch_size=self.batch_size,
+                                                      normalize=self.normalize)
+                    return array.tolist()
                 array = self._loaded.model.encode(
                     texts if type(texts) is list else list(texts),  # a tuple could read as a pair
                     prompt=prompt,
@@ -119,3 +172,26 @@ class SentenceTransformerEmbedder:
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         return array.tolist()
+
+
+def _onnx_problem(model_id: str, device: str, *, explicit: bool) -> str | None:
+    """Why the ONNX path is out before looking at the model itself, or None."""
+    if device != "cpu":
+        return f"device is {device!r}; the onnx backend runs on the CPU"
+    if not onnx_export.runtime_available():
+        return "onnxruntime is not installed (pip install onnxruntime)"
+    if not explicit and not Path(model_id).is_dir():
+        # a Hub id has no local files to fingerprint the export with; say backend: onnx to opt in
+        return "the model is not a local directory"
+    return None
+
+
+def _open_onnx(where: Path) -> Any:
+    from memstack_sentence_transformers.onnx_encoder import OnnxEncoder
+
+    try:
+        return OnnxEncoder(where)
+    except Exception as exc:
+        raise ProviderError(NAME, f"could not load the ONNX export in {where}: "
+                            f"{type(exc).__name__}: {exc}",
+                            hint="delete that directory to export the model again") from exc

@@ -1,0 +1,203 @@
+"""Exporting a sentence-transformers model to ONNX once, and finding the export again.
+
+ONNX Runtime computes the same float32 vectors as torch (within 1e-5) with far less work per
+call on a CPU: on 2 cores MiniLM embeds a 12-token query in ~2.7 ms instead of ~9.5 ms, because
+it runs pre-packed kernels without torch's per-operator dispatch. Exporting needs torch and the
+`onnx` package and takes about a second; the files (model, tokenizer, meta.json) go to a
+directory under the cache named by a hash of the model's files and the library versions, so a
+later process loads them without importing torch at all, and a changed model is exported anew.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from memstack.paths import cache_home
+
+EXPORT_FORMAT = 1  # bump when the files written here change meaning
+META = "meta.json"
+MODEL = "model.onnx"
+TOKENIZER = "tokenizer.json"
+POOLING_MODES = ("mean", "cls")
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_VERSIONED = ("torch", "transformers", "sentence-transformers", "onnx")
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What the runtime needs besides the graph: meta.json of an export directory."""
+
+    dimension: int
+    max_length: int
+    pooling: str
+    normalized: bool  # the model ends with a Normalize module
+    inputs: tuple[str, ...]
+    pad_id: int
+    pad_token: str
+    prompts: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, directory: Path) -> ExportInfo:
+        data = json.loads((directory / META).read_text(encoding="utf-8"))
+        data["inputs"] = tuple(data["inputs"])
+        return cls(**data)
+
+
+def runtime_available() -> bool:
+    """ONNX Runtime is importable (running an export needs nothing else)."""
+    return find_spec("onnxruntime") is not None
+
+
+def exporter_available() -> bool:
+    """torch's exporter can run: it needs the `onnx` package."""
+    return find_spec("onnx") is not None and find_spec("torch") is not None
+
+
+def default_cache_dir() -> Path:
+    return cache_home() / "onnx"
+
+
+def export_dir(model_id: str, cache_dir: str | None) -> Path:
+    """Where the export of this model (as its files are now) lives."""
+    digest = hashlib.sha256()
+    for part in (f"format={EXPORT_FORMAT}", model_id, *_versions()):
+        digest.update(part.encode() + b"\0")
+    local = Path(model_id)
+    if local.is_dir():  # a changed file (new weights, new tokenizer) → another directory
+        for f in sorted(p for p in local.rglob("*") if p.is_file()):
+            st = f.stat()
+            digest.update(f"{f.relative_to(local)}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_id.rstrip("/\\").replace("\\", "/")
+                  .split("/")[-1])[:40] or "model"
+    root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    return root / f"{slug}-{digest.hexdigest()[:16]}"
+
+
+def _versions() -> Iterator[str]:
+    for dist in _VERSIONED:
+        try:
+            yield f"{dist}={metadata.version(dist)}"
+        except metadata.PackageNotFoundError:
+            yield f"{dist}=none"
+
+
+def is_exported(directory: Path) -> bool:
+    return (directory / META).is_file() and (directory / MODEL).is_file()
+
+
+def unsupported_reason(model: Any) -> str | None:
+    """Why this SentenceTransformer cannot run on the ONNX path, or None if it can.
+
+    Supported: a text Transformer with a fast tokenizer, mean or CLS pooling over every token
+    (prompt included), and optionally a Normalize module — what most embedding models are.
+    """
+    modules = list(model)
+    names = [type(m).__name__ for m in modules]
+    if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+        return f"its modules are {names}; only Transformer → Pooling [→ Normalize] is exported"
+    transformer, pooling = modules[0], modules[1]
+    config = transformer.get_config_dict()
+    if config.get("transformer_task", "feature-extraction") != "feature-extraction":
+        return f"its transformer task is {config.get('transformer_task')!r}"
+    if set(config.get("modality_config", {"text": None})) != {"text"}:
+        return "it takes inputs other than text"
+    if getattr(transformer, "do_lower_case", False):
+        return "it lower-cases texts before tokenizing"
+    if getattr(transformer, "processing_kwargs", None):
+        return "it sets its own tokenizer arguments"
+    if getattr(transformer.tokenizer, "backend_tokenizer", None) is None:
+        return "its tokenizer is not a fast (Rust) tokenizer"
+    pool = pooling.get_config_dict()
+    if pool.get("pooling_mode") not in POOLING_MODES:
+        return f"its pooling is {pool.get('pooling_mode')!r}; only {POOLING_MODES} are exported"
+    if not pool.get("include_prompt", True):
+        return "its pooling leaves the prompt tokens out"
+    return None
+
+
+def export(model: Any, directory: Path) -> ExportInfo:
+    """Write the ONNX export of `model` to `directory` (atomically: a directory appears whole
+    or not at all, and a concurrent exporter of the same model simply wins)."""
+    import torch
+
+    transformer = model[0]
+    tokenizer = transformer.tokenizer
+    sample = tokenizer(["a short sample", "and a somewhat longer sample text"], padding=True,
+                       return_tensors="pt")
+    inputs = tuple(n for n in _INPUTS if n in sample)
+    info = ExportInfo(
+        dimension=int(model[1].get_config_dict().get("embedding_dimension")
+                      or transformer.auto_model.config.hidden_size),
+        max_length=int(min(model.max_seq_length or 512, tokenizer.model_max_length or 512)),
+        pooling=str(model[1].get_config_dict()["pooling_mode"]),
+        normalized=type(list(model)[-1]).__name__ == "Normalize",
+        inputs=inputs,
+        pad_id=int(tokenizer.pad_token_id or 0),
+        pad_token=str(tokenizer.pad_token or "[PAD]"),
+        prompts={k: v for k, v in (getattr(model, "prompts", None) or {}).items()
+                 if isinstance(v, str)},
+    )
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.parent / f".{directory.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        _export_graph(transformer.auto_model, inputs, sample, tmp / MODEL, torch)
+        tokenizer.backend_tokenizer.save(str(tmp / TOKENIZER))
+        data = asdict(info)
+        data["inputs"] = list(inputs)
+        (tmp / META).write_text(json.dumps(data, indent=1), encoding="utf-8")
+        try:
+            os.rename(tmp, directory)
+        except OSError:
+            if not is_exported(directory):
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return info
+
+
+def _export_graph(hf_model: Any, inputs: tuple[str, ...], sample: Any, path: Path,
+                  torch: Any) -> None:
+    class TokenEmbeddings(torch.nn.Module):  # positional inputs → last hidden state
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = hf_model
+
+        def forward(self, *args: Any) -> Any:
+            return self.model(**dict(zip(inputs, args, strict=True))).last_hidden_state
+
+    axes = {n: {0: "batch", 1: "tokens"} for n in (*inputs, "token_embeddings")}
+    with warnings.catch_warnings(), torch.no_grad(), _quiet_loggers():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(TokenEmbeddings().eval(), tuple(sample[n] for n in inputs), str(path),
+                          dynamo=False, input_names=list(inputs),
+                          output_names=["token_embeddings"], dynamic_axes=axes,
+                          opset_version=17)
+
+
+@contextlib.contextmanager
+def _quiet_loggers() -> Iterator[None]:
+    """The exporter logs advice on the root logger; not the user's concern."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
