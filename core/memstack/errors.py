@@ -143,3 +143,47 @@ class ProviderError(MemstackError):
 
 class StoreError(ProviderError):
     """A vector store or history store failed."""
+
+
+class RemoteProviderError(ProviderError):
+    """A remote API failed; `status_code` and `request_id` when the server answered.
+
+    The subclasses below are one per kind of failure, the same for every remote provider, so an
+    application can catch e.g. `ProviderRateLimited` whichever API it talks to.
+    """
+
+    def __init__(
+        self, provider: str, message: str, *, hint: str = "",
+        status_code: int | None = None, request_id: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.request_id = request_id
+        super().__init__(provider, message, hint=hint)
+
+
+class ProviderAuthError(RemoteProviderError):
+    """401/403: the key is missing, wrong, or lacks access."""
+
+
+class ProviderModelNotFound(RemoteProviderError):
+    """404: unknown model / deployment, or a `base_url` that does not serve the API."""
+
+
+class ProviderRateLimited(RemoteProviderError):
+    """429 after every retry (rate limit or exhausted quota)."""
+
+
+class ProviderTimeout(RemoteProviderError):
+    """No answer within `timeout` seconds, after every retry."""
+
+
+class ProviderUnavailable(RemoteProviderError):
+    """5xx (or the API's "overloaded") after every retry, or the server could not be reached."""
+
+
+class ProviderBadRequest(RemoteProviderError):
+    """Another 4xx: the server refused the request (bad parameter or schema, too long, ...)."""
+
+
+class ProviderBadResponse(RemoteProviderError):
+    """The server answered 200 with something unusable (broken JSON, no content, refusal)."""

@@ -8,19 +8,18 @@ the engine applies decisions only after they are all valid.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from memstack.errors import LLMOutputError
+from memstack.json_schema import strip_fences
 from memstack.models import ChatMessage
 from memstack.protocols import LLM
 
 T = TypeVar("T", bound=BaseModel)
 Check = Callable[[Any], list[str]]
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
 class Facts(BaseModel):
@@ -39,9 +38,7 @@ class Decisions(BaseModel):
 
 
 def _parse(raw: str, model: type[T]) -> T:
-    match = _FENCE.match(raw)
-    text = match.group(1) if match else raw
-    return model.model_validate(json.loads(text))
+    return model.model_validate(json.loads(strip_fences(raw)))
 
 
 def _attempt(raw: str, model: type[T], check: Check | None) -> T:

@@ -10,24 +10,16 @@ the model produces is the answer, returned as JSON text. The SDK's own retry loo
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
+from memstack import json_schema
 from memstack.capabilities import STRUCTURED_OUTPUT
 from memstack.errors import InvalidInput
 from memstack.models import ChatMessage
-from memstack_anthropic import schemas
 from memstack_anthropic.config import AnthropicLLMConfig
-from memstack_anthropic.errors import (
-    AnthropicProviderError,
-    ProviderBadResponse,
-    redact,
-    translate,
-)
+from memstack_anthropic.errors import AnthropicErrorTranslator, ProviderBadResponse
 
-log = logging.getLogger("memstack_anthropic")
-T = TypeVar("T")
 EMPTY = "(empty)"  # the API refuses empty text blocks
 
 
@@ -78,13 +70,17 @@ class AnthropicLLM:
 
         self.config = config
         key = config.resolve_api_key(self.provider)
-        self._secrets = [key, *config.header_values().values()]
         self._client = anthropic.Anthropic(
             api_key=key,
             base_url=config.base_url,
             timeout=config.timeout,
             max_retries=config.max_retries,
             default_headers=config.header_values() or None,
+        )
+        self._errors = AnthropicErrorTranslator(
+            provider=self.provider, model=config.model, base_url=self.base_url,
+            max_retries=config.max_retries, timeout=config.timeout, key_env=config.api_key_env,
+            secrets=[key, *config.header_values().values()],
         )
         self.capabilities = capabilities_for(config)
 
@@ -108,12 +104,12 @@ class AnthropicLLM:
         if cfg.temperature is not None:
             kwargs["extra_body"] = {"temperature": cfg.temperature}
         mode = cfg.structured_output if response_schema is not None else None
-        name = schemas.schema_name(schema_name)
+        name = json_schema.schema_name(schema_name)
         wrapped = False
         if response_schema is not None and mode == "tools":
             params = response_schema
-            if not schemas.is_object_schema(response_schema):
-                params, wrapped = schemas.wrap_object(response_schema), True
+            if not json_schema.is_object_schema(response_schema):
+                params, wrapped = json_schema.wrap_object(response_schema), True
             kwargs["tools"] = [{
                 "name": name,
                 "description": "Record the answer. Its input is the complete answer.",
@@ -124,12 +120,12 @@ class AnthropicLLM:
             kwargs["output_config"] = {"format": {"type": "json_schema",
                                                   "schema": response_schema}}
         elif response_schema is not None:
-            instruction = schemas.schema_instruction(response_schema)
+            instruction = json_schema.schema_instruction(response_schema)
             system = f"{system}\n\n{instruction}" if system else instruction
         if system:
             kwargs["system"] = system
-        message = self._call(f"message with model {cfg.model!r}",
-                             lambda: self._client.messages.create(**kwargs))
+        message = self._errors.call(f"message with model {cfg.model!r}",
+                                    lambda: self._client.messages.create(**kwargs))
         return self._answer(message, mode, name, wrapped)
 
     def _answer(self, message: Any, mode: str | None, name: str, wrapped: bool) -> str:
@@ -144,31 +140,13 @@ class AnthropicLLM:
             for block in blocks:
                 if getattr(block, "type", None) == "tool_use" and block.name == name:
                     data = block.input
-                    if wrapped and isinstance(data, dict) and schemas.WRAP_KEY in data:
-                        data = data[schemas.WRAP_KEY]
+                    if wrapped and isinstance(data, dict) and json_schema.WRAP_KEY in data:
+                        data = data[json_schema.WRAP_KEY]
                     return json.dumps(data, ensure_ascii=False)
         text = "".join(b.text for b in blocks if getattr(b, "type", None) == "text")
         if not text:
             raise self._bad(f"the answer has no text (stop_reason={stop!r})")
-        return schemas.strip_fences(text) if mode is not None else text
-
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except AnthropicProviderError:
-            raise
-        except Exception as exc:
-            err = translate(
-                exc, provider=self.provider, what=what, model=self.config.model,
-                base_url=self.base_url, max_retries=self.config.max_retries,
-                timeout=self.config.timeout, key_env=self.config.api_key_env,
-                secrets=self._secrets,
-            )
-            log.debug("%s", err)
-            text = f"{exc} {getattr(exc, 'body', '')!r} {exc.__cause__ or exc.__context__}"
-            if redact(text, self._secrets) == text:  # keep the SDK error unless it leaks
-                raise err from exc
-            raise err from None
+        return json_schema.strip_fences(text) if mode is not None else text
 
     def _bad(self, message: str, hint: str = "") -> ProviderBadResponse:
         return ProviderBadResponse(

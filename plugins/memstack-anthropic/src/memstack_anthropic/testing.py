@@ -15,48 +15,25 @@ real API would refuse get its 400 and are recorded in `violations`.
 An answer is a text: when the request forces a tool, the server returns it as that tool's
 `input` (it must then be a JSON object), else as a text block. Without a scripted answer it calls
 `handler(request body) -> text | Reply`, else answers a minimal instance of the requested schema,
-else "echo: <last user text>". No `anthropic` import here.
+else "echo: <last user text>". No `anthropic` import here. The HTTP plumbing (threads,
+recording, scripted replies) is `memstack.testing.http_fake`.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import re
-import socket
-import threading
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from memstack.json_schema import example_for
+from memstack.testing.http_fake import FakeHTTPServer, RecordedRequest, Reply
 
 DEFAULT_KEY = "sk-ant-test-fake-0123456789abcdef"
 MODELS = ("claude-test", "claude-sonnet-4-5", "claude-haiku-4-5")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-@dataclass
-class Reply:
-    """A scripted HTTP answer. `body` (raw) wins over `json`; `delay` makes it slow."""
-
-    status: int = 200
-    json: Any = None
-    body: bytes | str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: Any
-    raw: bytes
 
 
 def _request_id() -> str:
@@ -88,49 +65,10 @@ def server_error(retry_after_ms: str | None = "10") -> Reply:
                            headers={"retry-after-ms": retry_after_ms} if retry_after_ms else {})
 
 
-def example_for(schema: Any, root: Any = None, depth: int = 0) -> Any:
-    """A small value that validates against `schema` (enough for the schemas LLM apps use)."""
-    root = schema if root is None else root
-    if not isinstance(schema, dict) or depth > 20:
-        return None
-    if "$ref" in schema:
-        target: Any = root
-        for part in schema["$ref"].lstrip("#/").split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        return example_for(target, root, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "default" in schema:
-        return schema["default"]
-    for key in ("anyOf", "oneOf", "allOf"):
-        if schema.get(key):
-            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return example_for(options[0], root, depth + 1)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in schema:
-        props = schema.get("properties", {})
-        names = schema.get("required", list(props))
-        return {n: example_for(props.get(n, {}), root, depth + 1) for n in names}
-    if kind == "array":
-        return [example_for(schema.get("items", {}), root, depth + 1)
-                for _ in range(schema.get("minItems", 0))]
-    if kind == "string":
-        return "example" + "x" * max(0, schema.get("minLength", 0) - 7)
-    if kind == "integer":
-        return int(schema.get("minimum", 0))
-    if kind == "number":
-        return float(schema.get("minimum", 0))
-    if kind == "boolean":
-        return False
-    return None
-
-
-class FakeAnthropicServer:
+class FakeAnthropicServer(FakeHTTPServer):
     """A scriptable Messages API on loopback. Use as a context manager or `start()`/`stop()`."""
+
+    thread_name = "fake-anthropic"
 
     def __init__(
         self,
@@ -141,102 +79,36 @@ class FakeAnthropicServer:
         supports_output_format: bool = True,
         echo_key_in_errors: bool = False,
     ) -> None:
-        self.api_key = api_key
+        super().__init__(api_key=api_key, echo_key_in_errors=echo_key_in_errors)
         self.models = set(models)
         self.handler = handler
         self.supports_output_format = supports_output_format
-        self.echo_key_in_errors = echo_key_in_errors
-        self.requests: list[RecordedRequest] = []
-        self.violations: list[str] = []
-        self.replies: collections.deque[Reply] = collections.deque()
-        self.answers: collections.deque[str] = collections.deque()
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # --- lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeAnthropicServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        httpd = self._httpd
-        self._thread = threading.Thread(target=lambda: httpd.serve_forever(poll_interval=0.02),
-                                        name="fake-anthropic", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-            with self._lock:
-                open_connections = list(self._connections)
-            for conn in open_connections:  # idle keep-alive connections of the client
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeAnthropicServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None, "server not started"
-        return self._httpd.server_address[1]
-
+    # --- address and config ----------------------------------------------------------------
     @property
     def base_url(self) -> str:
         """For `base_url` in an Anthropic config (the SDK appends /v1/messages)."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     def llm_config(self, **overrides: Any) -> dict[str, Any]:
         """A config for the `anthropic` LLM provider that talks to this server."""
         return {"base_url": self.base_url, "api_key": self.api_key, "model": "claude-test",
                 "max_retries": 0, **overrides}
 
-    # --- scripting -------------------------------------------------------------------------
-    def enqueue(self, *replies: Reply) -> None:
-        """The next requests get these HTTP replies, in order."""
-        with self._lock:
-            self.replies.extend(replies)
-
-    def add_answer(self, *texts: str | dict[str, Any] | list[Any]) -> None:
-        """The next messages answer these texts (dicts/lists are JSON-encoded)."""
-        with self._lock:
-            for t in texts:
-                self.answers.append(t if isinstance(t, str) else json.dumps(t))
-
+    # --- recorded requests -----------------------------------------------------------------
     @property
     def message_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == "/v1/messages"]
 
-    def reset(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self.violations.clear()
-            self.replies.clear()
-            self.answers.clear()
-
     # --- request handling (called from server threads) ------------------------------------
     def _violation(self, message: str) -> Reply:
-        with self._lock:
-            self.violations.append(message)
+        self.record_violation(message)
         return anthropic_error(400, "invalid_request_error", message)
 
+    def internal_error(self, message: str) -> Reply:
+        return anthropic_error(500, "api_error", message)
+
     def handle(self, req: RecordedRequest) -> Reply:
-        with self._lock:
-            self.requests.append(req)
         if req.path != "/v1/messages":
             return anthropic_error(404, "not_found_error", "Not Found")
         if req.method != "POST":
@@ -260,8 +132,7 @@ class FakeAnthropicServer:
         problem = self._check(req.body)
         if problem is not None:
             return problem
-        with self._lock:
-            scripted = self.replies.popleft() if self.replies else None
+        scripted = self.next_reply(req.path)
         if scripted is not None:
             return scripted
         model = req.body["model"]
@@ -351,13 +222,9 @@ class FakeAnthropicServer:
         return None
 
     def _answer(self, body: dict[str, Any]) -> Reply:
-        with self._lock:
-            text = self.answers.popleft() if self.answers else None
-        if text is None and self.handler is not None:
-            handled = self.handler(body)
-            if isinstance(handled, Reply):
-                return handled
-            text = handled
+        text = self.next_answer(body, self.handler)
+        if isinstance(text, Reply):
+            return text
         forced = _forced_tool(body)
         if text is None:
             fmt = (body.get("output_config") or {}).get("format")
@@ -411,60 +278,3 @@ def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     elif choice.get("type") == "any" and len(tools) == 1:
         name = tools[0]["name"]
     return next((t for t in tools if t["name"] == name), None)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: FakeAnthropicServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        with self.fake._lock:
-            self.fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.fake._lock:
-            self.fake._connections.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw
-        split = urlsplit(self.path)
-        req = RecordedRequest(
-            method=self.command, path=split.path,
-            query={k: v[-1] for k, v in parse_qs(split.query).items()},
-            headers={k.lower(): v for k, v in self.headers.items()}, body=body, raw=raw,
-        )
-        try:
-            reply = self.fake.handle(req)
-        except Exception as exc:  # a bug in a handler: answer 500 and record it
-            self.fake.violations.append(f"fake server error: {type(exc).__name__}: {exc}")
-            reply = anthropic_error(500, "api_error", f"fake server error: {exc}")
-        if reply.delay and self.fake._stopping.wait(reply.delay):
-            return
-        if reply.body is not None:
-            data = reply.body.encode() if isinstance(reply.body, str) else reply.body
-        else:
-            data = json.dumps(reply.json).encode()
-        try:
-            self.send_response(reply.status)
-            for k, v in {"content-type": "application/json", **reply.headers}.items():
-                self.send_header(k, v)
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
-            self.close_connection = True
-
-    do_POST = do_GET = do_PUT = do_DELETE = _serve

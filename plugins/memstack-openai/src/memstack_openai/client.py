@@ -8,14 +8,12 @@ openai 1.x, 120 s in 3.x). We only configure it; `tests/test_openai_errors.py` c
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from memstack_openai.config import OpenAIBaseConfig
-from memstack_openai.errors import OpenAIProviderError, redact, translate
+from memstack_openai.errors import OpenAIErrorTranslator
 
-log = logging.getLogger("memstack_openai")
 T = TypeVar("T")
 
 
@@ -50,29 +48,19 @@ class OpenAIProviderBase:
     def __init__(self, config: OpenAIBaseConfig) -> None:
         self.config = config
         key = config.resolve_api_key(self.provider)
-        self._secrets = [key, *config.header_values().values()]
         self._client = build_client(config, key)
+        self._errors = OpenAIErrorTranslator(
+            provider=self.provider, model=config.model, base_url=self.base_url,
+            max_retries=config.max_retries, timeout=config.timeout, key_env=config.key_env,
+            secrets=[key, *config.header_values().values()],
+        )
 
     @property
     def base_url(self) -> str:
         return str(self._client.base_url)
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except OpenAIProviderError:
-            raise
-        except Exception as exc:
-            err = translate(
-                exc, provider=self.provider, what=what, model=self.config.model,
-                base_url=self.base_url, max_retries=self.config.max_retries,
-                timeout=self.config.timeout, key_env=self.config.key_env, secrets=self._secrets,
-            )
-            log.debug("%s", err)
-            # Keep the SDK error as the cause unless its text would leak a secret.
-            if redact(_full_text(exc), self._secrets) == _full_text(exc):
-                raise err from exc
-            raise err from None
+        return self._errors.call(what, fn)
 
     def close(self) -> None:
         self._client.close()
@@ -80,10 +68,3 @@ class OpenAIProviderBase:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.config.model!r}, base_url={self.base_url!r})"
 
-
-def _full_text(exc: BaseException) -> str:
-    parts = [str(exc), repr(getattr(exc, "body", ""))]
-    cause = exc.__cause__ or exc.__context__
-    if cause is not None:
-        parts.append(str(cause))
-    return " ".join(parts)

@@ -11,13 +11,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from memstack import json_schema
 from memstack.capabilities import STRUCTURED_OUTPUT
 from memstack.errors import InvalidInput
 from memstack.models import ChatMessage
-from memstack_openai import schemas
 from memstack_openai.client import OpenAIProviderBase
 from memstack_openai.config import OpenAILLMConfig
 from memstack_openai.errors import ProviderBadResponse
+from memstack_openai.schemas import is_strict_compatible
 
 NATIVE_MODES = ("json_schema", "tools")
 
@@ -36,7 +37,7 @@ def to_openai_message(message: ChatMessage) -> dict[str, Any]:
         return {"role": "user", "content": f"{label}:\n{message.content}"}
     out: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.name:
-        out["name"] = schemas.schema_name(message.name)
+        out["name"] = json_schema.schema_name(message.name)
     return out
 
 
@@ -68,12 +69,10 @@ class OpenAILLM(OpenAIProviderBase):
             official = cfg.api_type == "azure" or cfg.base_url is None
             body["max_completion_tokens" if official else "max_tokens"] = cfg.max_tokens
         mode = cfg.structured_output if response_schema is not None else None
-        name = schemas.schema_name(schema_name)
+        name = json_schema.schema_name(schema_name)
         wrapped = False
         if response_schema is not None:
-            strict = cfg.strict if cfg.strict is not None else schemas.is_strict_compatible(
-                response_schema
-            )
+            strict = cfg.strict if cfg.strict is not None else is_strict_compatible(response_schema)
             if mode == "json_schema":
                 body["response_format"] = {
                     "type": "json_schema",
@@ -81,8 +80,8 @@ class OpenAILLM(OpenAIProviderBase):
                 }
             elif mode == "tools":
                 params = response_schema
-                if not schemas.is_object_schema(response_schema):
-                    params, wrapped = schemas.wrap_object(response_schema), True
+                if not json_schema.is_object_schema(response_schema):
+                    params, wrapped = json_schema.wrap_object(response_schema), True
                 function: dict[str, Any] = {
                     "name": name,
                     "description": "Return the answer as this function's arguments.",
@@ -94,7 +93,7 @@ class OpenAILLM(OpenAIProviderBase):
                 body["tool_choice"] = {"type": "function", "function": {"name": name}}
             else:
                 body["messages"] = _with_instruction(
-                    body["messages"], schemas.schema_instruction(response_schema)
+                    body["messages"], json_schema.schema_instruction(response_schema)
                 )
                 if mode == "json_mode":
                     body["response_format"] = {"type": "json_object"}
@@ -123,7 +122,7 @@ class OpenAILLM(OpenAIProviderBase):
                     args = function.arguments
                     if wrapped:
                         try:
-                            return schemas.unwrap(args)
+                            return json_schema.unwrap(args)
                         except (ValueError, KeyError, TypeError):
                             return str(args)
                     return args if isinstance(args, str) else json.dumps(args)
@@ -132,7 +131,7 @@ class OpenAILLM(OpenAIProviderBase):
         if content is None:
             raise self._bad(f"the answer has no content (finish_reason={choice.finish_reason!r})")
         if mode in ("json_mode", "none", "tools"):
-            return schemas.strip_fences(content)
+            return json_schema.strip_fences(content)
         return content
 
     def _bad(self, message: str, hint: str = "") -> ProviderBadResponse:

@@ -17,6 +17,7 @@ content, or a forced tool call's arguments). Without a scripted answer it calls 
 (request body -> text or `Reply`), else it answers a minimal instance of the requested JSON
 schema, else "echo: <last user message>". Embeddings are deterministic bag-of-words hashes, so
 texts sharing words are similar. No `openai` import here: other packages' tests can use it alone.
+The HTTP plumbing (threads, recording, scripted replies) is `memstack.testing.http_fake`.
 """
 
 from __future__ import annotations
@@ -28,16 +29,14 @@ import hashlib
 import json
 import math
 import re
-import socket
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from memstack.json_schema import example_for
+from memstack.testing.http_fake import FakeHTTPServer, RecordedRequest, Reply
 
 DEFAULT_KEY = "sk-test-fake-0123456789abcdef"
 CHAT_MODELS = ("gpt-test", "gpt-4.1-mini", "gpt-4o-mini")
@@ -51,29 +50,6 @@ EMBEDDING_MODELS = {
 SHORTENABLE = ("text-embedding-3-small", "text-embedding-3-large", "embed-test")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-@dataclass
-class Reply:
-    """A scripted HTTP answer. `body` (raw) wins over `json`; `delay` makes it slow;
-    `path` limits it to requests whose path ends with that string."""
-
-    status: int = 200
-    json: Any = None
-    body: bytes | str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    path: str | None = None
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: Any
-    raw: bytes
 
 
 def openai_error(
@@ -100,47 +76,6 @@ def server_error(retry_after_ms: str | None = "10") -> Reply:
         500, "The server had an error while processing your request. Sorry about that!",
         type_="server_error", headers=headers,
     )
-
-
-def example_for(schema: Any, root: Any = None, depth: int = 0) -> Any:
-    """A small value that validates against `schema` (enough for the schemas LLM apps use)."""
-    root = schema if root is None else root
-    if not isinstance(schema, dict) or depth > 20:
-        return None
-    if "$ref" in schema:
-        target: Any = root
-        for part in schema["$ref"].lstrip("#/").split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        return example_for(target, root, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "default" in schema:
-        return schema["default"]
-    for key in ("anyOf", "oneOf", "allOf"):
-        if schema.get(key):
-            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return example_for(options[0], root, depth + 1)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in schema:
-        props = schema.get("properties", {})
-        names = schema.get("required", list(props))
-        return {n: example_for(props.get(n, {}), root, depth + 1) for n in names}
-    if kind == "array":
-        return [example_for(schema.get("items", {}), root, depth + 1)
-                for _ in range(schema.get("minItems", 0))]
-    if kind == "string":
-        return "example" + "x" * max(0, schema.get("minLength", 0) - 7)
-    if kind == "integer":
-        return int(schema.get("minimum", 0))
-    if kind == "number":
-        return float(schema.get("minimum", 0))
-    if kind == "boolean":
-        return False
-    return None
 
 
 def hash_vector(text: str, dimension: int) -> list[float]:
@@ -182,8 +117,10 @@ def _strict_problem(schema: Any, path: str = "schema") -> str | None:
     return None
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(FakeHTTPServer):
     """A scriptable OpenAI API on loopback. Use as a context manager or `start()`/`stop()`."""
+
+    thread_name = "fake-openai"
 
     def __init__(
         self,
@@ -196,67 +133,15 @@ class FakeOpenAIServer:
         shuffle_embeddings: bool = False,
         echo_key_in_errors: bool = False,
     ) -> None:
-        self.api_key = api_key
+        super().__init__(api_key=api_key, echo_key_in_errors=echo_key_in_errors)
         self.chat_models = set(chat_models)
         self.embedding_models = dict(EMBEDDING_MODELS if embedding_models is None
                                      else embedding_models)
         self.chat_handler = chat_handler
         self.supports = set(supports)
         self.shuffle_embeddings = shuffle_embeddings
-        self.echo_key_in_errors = echo_key_in_errors
-        self.requests: list[RecordedRequest] = []
-        self.violations: list[str] = []
-        self.replies: collections.deque[Reply] = collections.deque()
-        self.chat_answers: collections.deque[str] = collections.deque()
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # --- lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeOpenAIServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        httpd = self._httpd
-        self._thread = threading.Thread(target=lambda: httpd.serve_forever(poll_interval=0.02),
-                                        name="fake-openai", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            with self._lock:
-                open_connections = list(self._connections)
-            for conn in open_connections:  # idle keep-alive connections of the client
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeOpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None, "server not started"
-        return self._httpd.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
+    # --- addresses and configs -------------------------------------------------------------
     @property
     def base_url(self) -> str:
         """For `base_url` in an OpenAI config."""
@@ -278,19 +163,13 @@ class FakeOpenAIServer:
                 "dimension": 64, "max_retries": 0, **overrides}
 
     # --- scripting -------------------------------------------------------------------------
-    def enqueue(self, *replies: Reply) -> None:
-        """The next matching requests get these HTTP replies, in order."""
-        with self._lock:
-            self.replies.extend(replies)
-
     def add_chat_answer(self, *texts: str | dict[str, Any] | list[Any]) -> None:
         """The next chat completions answer these texts (dicts/lists are JSON-encoded)."""
-        with self._lock:
-            for t in texts:
-                self.chat_answers.append(t if isinstance(t, str) else json.dumps(t))
+        self.add_answer(*texts)
 
-    def requests_to(self, suffix: str) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.path.endswith(suffix)]
+    @property
+    def chat_answers(self) -> collections.deque[str]:
+        return self.answers
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
@@ -300,30 +179,15 @@ class FakeOpenAIServer:
     def embedding_requests(self) -> list[RecordedRequest]:
         return self.requests_to("/embeddings")
 
-    def reset(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self.violations.clear()
-            self.replies.clear()
-            self.chat_answers.clear()
-
     # --- request handling (called from server threads) ------------------------------------
-    def _next_reply(self, path: str) -> Reply | None:
-        with self._lock:
-            for i, r in enumerate(self.replies):
-                if r.path is None or path.endswith(r.path):
-                    del self.replies[i]
-                    return r
-        return None
-
     def _violation(self, status: int, message: str, *, param: str | None = None) -> Reply:
-        with self._lock:
-            self.violations.append(message)
+        self.record_violation(message)
         return openai_error(status, message, param=param)
 
+    def internal_error(self, message: str) -> Reply:
+        return openai_error(500, message, type_="server_error")
+
     def handle(self, req: RecordedRequest) -> Reply:
-        with self._lock:
-            self.requests.append(req)
         azure = re.fullmatch(r"/openai/deployments/([^/]+)(/chat/completions|/embeddings)",
                              req.path)
         if azure:
@@ -363,7 +227,7 @@ class FakeOpenAIServer:
         problem = check(req.body, bool(azure))
         if problem is not None:
             return problem
-        scripted = self._next_reply(req.path)
+        scripted = self.next_reply(req.path)
         if scripted is not None:
             return scripted
         model = model or req.body.get("model")
@@ -383,13 +247,9 @@ class FakeOpenAIServer:
     def _chat(self, body: dict[str, Any], model: Any, *, azure: bool) -> Reply:
         if model not in self.chat_models:
             return self._unknown_model(str(model), azure)
-        with self._lock:
-            text = self.chat_answers.popleft() if self.chat_answers else None
-        if text is None and self.chat_handler is not None:
-            handled = self.chat_handler(body)
-            if isinstance(handled, Reply):
-                return handled
-            text = handled
+        text = self.next_answer(body, self.chat_handler)
+        if isinstance(text, Reply):
+            return text
         forced = _forced_tool(body)
         if text is None:
             schema = None
@@ -598,61 +458,3 @@ def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
         if t["function"]["name"] == name:
             return t["function"]
     return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: FakeOpenAIServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        with self.fake._lock:
-            self.fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.fake._lock:
-            self.fake._connections.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw
-        split = urlsplit(self.path)
-        req = RecordedRequest(
-            method=self.command, path=split.path,
-            query={k: v[-1] for k, v in parse_qs(split.query).items()},
-            headers={k.lower(): v for k, v in self.headers.items()}, body=body, raw=raw,
-        )
-        try:
-            reply = self.fake.handle(req)
-        except Exception as exc:  # a bug in a handler: answer 500 and record it
-            self.fake.violations.append(f"fake server error: {type(exc).__name__}: {exc}")
-            reply = openai_error(500, f"fake server error: {exc}", type_="server_error")
-        if reply.delay and self.fake._stopping.wait(reply.delay):
-            return
-        if reply.body is not None:
-            data = reply.body.encode() if isinstance(reply.body, str) else reply.body
-        else:
-            data = json.dumps(reply.json).encode()
-        try:
-            self.send_response(reply.status)
-            headers = {"content-type": "application/json", **reply.headers}
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
-            self.close_connection = True
-
-    do_POST = do_GET = do_PUT = do_DELETE = _serve
