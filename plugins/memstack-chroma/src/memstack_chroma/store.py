@@ -156,7 +156,7 @@ class ChromaVectorStore:
                 res = col.get(ids=unique[start : start + self.max_batch_size], include=include)
             vectors = res["embeddings"] if with_vectors else None
             for n, (rid, md) in enumerate(zip(res["ids"], res["metadatas"], strict=True)):
-                vec = [float(x) for x in vectors[n]] if vectors is not None else None
+                vec = _floats(vectors[n]) if vectors is not None else None
                 found[rid] = Record(id=rid, vector=vec, payload=decode(md, self._layout))
         return [found[i] for i in unique if i in found]
 
@@ -341,3 +341,8 @@ def _hint(config: ChromaConfig, exc: Exception) -> str:
                 f"{'directory' if config.mode == 'disk' else 'in-memory engine'} with other "
                 "Settings; memstack uses Settings(anonymized_telemetry=False)")
     return ""
+
+
+def _floats(row: Any) -> list[float]:
+    """A stored vector as Python floats: one C-level `tolist` for the numpy rows Chroma returns."""
+    return row.tolist() if hasattr(row, "tolist") else [float(x) for x in row]
