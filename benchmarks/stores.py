@@ -12,11 +12,14 @@ What each raw side is:
 
 - chroma: a second `chromadb.PersistentClient` on the same directory (Chroma shares one engine
   per path in a process), `collection.query(query_embeddings, n_results, where={"user_id": u})`.
-- pgvector: its own psycopg connection (autocommit, no prepared statements, as the plugin's
-  pool) with the session settings the plugin sets (`hnsw.ef_search`, `hnsw.iterative_scan`,
-  `hnsw.max_scan_tuples`), and the SQL one would write by hand:
+- pgvector: psycopg with the SQL one would write by hand:
   `SELECT id, payload, embedding <=> q FROM t WHERE payload @> '{"user_id": u}'
-  ORDER BY embedding <=> q LIMIT 10`. From 100k on (`--pg-bulk-index-from`) the HNSW index is
+  ORDER BY embedding <=> q LIMIT 10`, run on the same server connection as the memstack side
+  (autocommit, no prepared statements, the plugin's `hnsw.*` session settings): the connection
+  is taken from the store's pool before each raw query and given back after it, untimed. Two
+  connections are two server processes, and on a small shared machine one of them can be
+  ±20% slower than the other for a whole run depending on where the scheduler puts it, which
+  swamped the difference being measured. From 100k on (`--pg-bulk-index-from`) the HNSW index is
   built after the load instead of row by row, to keep the run short.
 - qdrant (local mode on disk): the store's own `QdrantClient` (local mode lets one client open a
   folder), `query_points` with a single `FieldCondition(key="user_id", match=MatchValue(u))`.
@@ -35,6 +38,7 @@ memstack side against exact (numpy) filtered search is reported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -46,6 +50,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,6 +172,8 @@ class Bench:
     store: Any
     raw: RawQuery | None  # (vector, user) → the backend's own response, unconverted
     raw_ids: Callable[[Any], list[str]] = lambda res: []  # response → memstack ids
+    # Entered (untimed) around each timed raw query: e.g. borrow the connection the raw side uses.
+    around_raw: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
     before_load: Callable[[], None] = lambda: None
     finish_load: Callable[[], None] = lambda: None  # part of the load time
     after_load: Callable[[], None] = lambda: None  # not timed
@@ -221,7 +228,6 @@ def open_chroma(tmp: Path, collection: str, n: int, ctx: dict[str, Any]) -> Benc
 def open_pgvector(tmp: Path, collection: str, n: int, ctx: dict[str, Any]) -> Bench:
     import psycopg
     from pgvector import Vector
-    from pgvector.psycopg import register_vector
     from psycopg import sql
     from psycopg.types.json import Jsonb
 
@@ -233,27 +239,30 @@ def open_pgvector(tmp: Path, collection: str, n: int, ctx: dict[str, Any]) -> Be
         ctx.setdefault("cleanup", []).append(server.stop)
     dsn = ctx["pg_dsn"]
     store = _build("pgvector", {"dsn": dsn, "collection": collection})
-    # No server-side prepared statements, like the plugin: psycopg's default (prepare after 5
-    # runs) lets Postgres switch to a generic plan, which can pick another index and so answer
-    # a different query than the memstack side.
-    conn = psycopg.connect(dsn, autocommit=True, prepare_threshold=None)
-    register_vector(conn)
-    # The session settings the plugin's pool sets on each of its connections.
-    settings = {"hnsw.ef_search": str(store.config.ef_search)}
-    if store._iterative:
-        settings["hnsw.iterative_scan"] = store.config.iterative_scan
-        settings["hnsw.max_scan_tuples"] = str(store.config.max_scan_tuples)
-    for name, value in settings.items():
-        conn.execute("SELECT set_config(%s, %s, false)", [name, value])
+    # For setup only (ANALYZE, DROP, index builds); raw queries use the store's connection.
+    conn = psycopg.connect(dsn, autocommit=True)
     table = sql.Identifier(store.schema, store.table_name)
     query = sql.SQL(
         "SELECT id, payload, embedding <=> %s AS distance FROM {t} WHERE payload @> %s"
         " ORDER BY distance LIMIT %s"
     ).format(t=table)
     scopes = {u: Jsonb({"user_id": u}) for u in (f"user-{k}" for k in range(USERS))}
+    # The memstack side's own server connection (see the module docstring). The plugin's pool
+    # made it with autocommit and no server-side prepared statements (psycopg's default,
+    # prepare after 5 runs, lets Postgres switch to a generic plan, which can pick another
+    # index), registered pgvector's adapters and set its hnsw.* session settings.
+    borrowed: list[Any] = []
+
+    @contextlib.contextmanager
+    def on_store_connection() -> Iterator[None]:
+        borrowed.append(store._pool.getconn())
+        try:
+            yield
+        finally:
+            store._pool.putconn(borrowed.pop())
 
     def raw(vector: list[float], user: str) -> Any:
-        return conn.execute(query, [Vector(vector), scopes[user], LIMIT]).fetchall()
+        return borrowed[-1].execute(query, [Vector(vector), scopes[user], LIMIT]).fetchall()
 
     def analyze() -> None:
         # What autovacuum would do shortly after a bulk load; gives both sides the same plan.
@@ -263,7 +272,8 @@ def open_pgvector(tmp: Path, collection: str, n: int, ctx: dict[str, Any]) -> Be
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {t}").format(t=table))
 
     bench = Bench("pgvector", store, raw, raw_ids=lambda rows: [r[0] for r in rows],
-                  after_load=analyze, closers=[conn.close, drop, store.close])
+                  around_raw=on_store_connection, after_load=analyze,
+                  closers=[conn.close, drop, store.close])
     bulk_from = ctx.get("pg_bulk_index_from")
     if bulk_from is not None and n >= bulk_from:
         # Inserting into HNSW one row at a time is the slow part of a big load (~5 ms a row on
@@ -380,9 +390,10 @@ def _pair(bench: Bench, vector: list[float], user: str, raw_first: bool
             hits = memstack_query(bench.store, vector, user)
             t_ms = time.perf_counter() - t0
         elif bench.raw is not None:
-            t0 = time.perf_counter()
-            res = bench.raw(vector, user)
-            t_raw = time.perf_counter() - t0
+            with bench.around_raw():
+                t0 = time.perf_counter()
+                res = bench.raw(vector, user)
+                t_raw = time.perf_counter() - t0
     assert t_ms is not None
     return t_ms, t_raw, [h.id for h in hits], res
 

@@ -110,7 +110,9 @@ def test_memstack_and_raw_return_the_same_records(
             assert len(hits) == bench.LIMIT
             assert all(h.payload["user_id"] == user for h in hits)
             if b.raw is not None:
-                assert set(b.raw_ids(b.raw(vec, user))) == {h.id for h in hits}
+                with b.around_raw():  # e.g. borrows the connection the raw query runs on
+                    raw_ids = b.raw_ids(b.raw(vec, user))
+                assert set(raw_ids) == {h.id for h in hits}
         result = bench.search(b, ds, queries, warmup=1)
     finally:
         b.close()

@@ -1,7 +1,11 @@
 """Filter trees → a SQL boolean over the `payload jsonb` column, with every value bound.
 
-The SQL text is built only from constants and `psycopg.sql` pieces; field names and values go to
-the server as parameters (`%s`), so nothing a user typed is ever parsed as SQL.
+Translation is split in two so that the SQL of a query can be cached: `bind` walks the tree once
+and returns its *shape* (operators, `in`/`nin` lengths, number-or-string for ranges: never a
+field name or a value) and the parameters; `condition` turns a shape into SQL. The SQL text is
+thus built only from constants and `psycopg.sql` pieces chosen by the shape; field names and
+values go to the server as parameters (`%s`), so nothing a user typed is ever parsed as SQL,
+and one filter shape always gives the same text.
 
 How each operator reproduces `memstack.filters.reference` exactly:
 
@@ -30,76 +34,108 @@ from memstack_pgvector.jsonenc import dumps
 
 _RANGE_SQL = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 PAYLOAD = sql.Identifier("payload")
+# A shape: ("eq",), ("contains",), ("in" | "ne" | "nin", n), ("gt" | ... , "num" | "str"),
+# ("and" | "or", *child shapes), ("not", child shape); None for no filter.
+Shape = tuple[Any, ...] | None
 
 
 def _jsonb(value: Any) -> Jsonb:
     return Jsonb(value, dumps=dumps)
 
 
-class _Builder:
-    def __init__(self, column: sql.Composable) -> None:
-        self.col = column
-        self.params: list[Any] = []
+def bind(node: FilterNode | None) -> tuple[Shape, list[Any]]:
+    """The shape of `node` (hashable, value-free) and the parameters its SQL takes, in order."""
+    if node is None:
+        return None, []
+    params: list[Any] = []
+    return _bind(node, params), params
 
-    def node(self, node: FilterNode) -> sql.Composable:
-        if isinstance(node, Comparison):
-            return self.comparison(node)
-        if isinstance(node, And | Or):
-            glue = sql.SQL(" AND " if isinstance(node, And) else " OR ")
-            parts = [self.node(c) for c in node.children]
-            return sql.SQL("({})").format(glue.join(parts))
-        if isinstance(node, Not):
-            return sql.SQL("(NOT {})").format(self.node(node.child))
-        raise TypeError(f"not a filter node: {node!r}")
 
-    def _contains(self, doc: dict[str, Any]) -> sql.Composable:
-        self.params.append(_jsonb(doc))
-        return sql.SQL("({} @> %s)").format(self.col)
+def _bind(node: FilterNode, params: list[Any]) -> tuple[Any, ...]:
+    if isinstance(node, Comparison):
+        return _bind_comparison(node, params)
+    if isinstance(node, And | Or):
+        return ("and" if isinstance(node, And) else "or",
+                *[_bind(c, params) for c in node.children])
+    if isinstance(node, Not):
+        return ("not", _bind(node.child, params))
+    raise TypeError(f"not a filter node: {node!r}")
 
-    def _any_equal(self, field: str, values: tuple[Any, ...]) -> sql.Composable:
-        parts = [self._contains({field: v}) for v in values]
-        return parts[0] if len(parts) == 1 else sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
-    def _is_scalar(self, field: str) -> sql.Composable:
-        self.params.append(field)
-        return sql.SQL(
+def _bind_comparison(c: Comparison, params: list[Any]) -> tuple[Any, ...]:
+    op, field, value = c.op, c.field, c.value
+    if op == "eq":
+        params.append(_jsonb({field: value}))
+        return ("eq",)
+    if op == "contains":
+        params.append(_jsonb({field: [value]}))
+        return ("contains",)
+    if op in ("in", "ne", "nin"):
+        values = (value,) if op == "ne" else tuple(value)  # type: ignore[arg-type]
+        if op != "in":
+            params.append(field)  # for the is-a-scalar test
+        params += [_jsonb({field: v}) for v in values]
+        return (op, len(values))
+    if op in _RANGE_SQL:
+        kind = family(value)
+        if kind == "num":
+            params += [field, field, _jsonb(value)]
+            return (op, kind)
+        if kind == "str":
+            params += [field, field, value]
+            return (op, kind)
+    raise ValueError(f"cannot translate {op!r} with value {value!r}")
+
+
+def condition(shape: Shape, column: sql.Composable = PAYLOAD) -> sql.Composable:
+    """SQL boolean for a filter of this shape over `column` (TRUE for no filter)."""
+    if shape is None:
+        return sql.SQL("TRUE")
+    return _condition(shape, column)
+
+
+def _condition(shape: tuple[Any, ...], col: sql.Composable) -> sql.Composable:
+    kind = shape[0]
+    if kind in ("and", "or"):
+        glue = sql.SQL(" AND " if kind == "and" else " OR ")
+        return sql.SQL("({})").format(glue.join([_condition(s, col) for s in shape[1:]]))
+    if kind == "not":
+        return sql.SQL("(NOT {})").format(_condition(shape[1], col))
+    if kind in ("eq", "contains"):
+        return _contains(col)
+    if kind == "in":
+        return _any_equal(col, shape[1])
+    if kind in ("ne", "nin"):
+        scalar = sql.SQL(
             "COALESCE(jsonb_typeof({} -> %s::text) IN ('string', 'number', 'boolean'), false)"
-        ).format(self.col)
+        ).format(col)
+        return sql.SQL("({} AND NOT {})").format(scalar, _any_equal(col, shape[1]))
+    if kind in _RANGE_SQL:
+        cmp = sql.SQL(_RANGE_SQL[kind])
+        if shape[1] == "num":
+            return sql.SQL(
+                "COALESCE(jsonb_typeof({col} -> %s::text) = 'number' "
+                "AND ({col} -> %s::text) {cmp} %s, false)"
+            ).format(col=col, cmp=cmp)
+        return sql.SQL(
+            "COALESCE(jsonb_typeof({col} -> %s::text) = 'string' "
+            "AND ({col} ->> %s::text) COLLATE \"C\" {cmp} %s::text, false)"
+        ).format(col=col, cmp=cmp)
+    raise ValueError(f"not a filter shape: {shape!r}")
 
-    def comparison(self, c: Comparison) -> sql.Composable:
-        op, field, value = c.op, c.field, c.value
-        if op == "eq":
-            return self._contains({field: value})
-        if op == "in":
-            return self._any_equal(field, tuple(value))  # type: ignore[arg-type]
-        if op == "contains":
-            return self._contains({field: [value]})
-        if op in ("ne", "nin"):
-            values = (value,) if op == "ne" else tuple(value)  # type: ignore[arg-type]
-            scalar = self._is_scalar(field)
-            return sql.SQL("({} AND NOT {})").format(scalar, self._any_equal(field, values))
-        if op in _RANGE_SQL:
-            cmp = sql.SQL(_RANGE_SQL[op])
-            if family(value) == "num":
-                self.params += [field, field, _jsonb(value)]
-                return sql.SQL(
-                    "COALESCE(jsonb_typeof({col} -> %s::text) = 'number' "
-                    "AND ({col} -> %s::text) {cmp} %s, false)"
-                ).format(col=self.col, cmp=cmp)
-            if family(value) == "str":
-                self.params += [field, field, value]
-                return sql.SQL(
-                    "COALESCE(jsonb_typeof({col} -> %s::text) = 'string' "
-                    "AND ({col} ->> %s::text) COLLATE \"C\" {cmp} %s::text, false)"
-                ).format(col=self.col, cmp=cmp)
-        raise ValueError(f"cannot translate {op!r} with value {value!r}")
+
+def _contains(col: sql.Composable) -> sql.Composable:
+    return sql.SQL("({} @> %s)").format(col)
+
+
+def _any_equal(col: sql.Composable, n: int) -> sql.Composable:
+    parts = [_contains(col) for _ in range(n)]
+    return parts[0] if n == 1 else sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
 
 def where_clause(
     node: FilterNode | None, column: sql.Composable = PAYLOAD
 ) -> tuple[sql.Composable, list[Any]]:
     """SQL boolean for `node` (TRUE for no filter) and the parameters its `%s` take, in order."""
-    if node is None:
-        return sql.SQL("TRUE"), []
-    builder = _Builder(column)
-    return builder.node(node), builder.params
+    shape, params = bind(node)
+    return condition(shape, column), params
