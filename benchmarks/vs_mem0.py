@@ -15,7 +15,7 @@ Workloads, in this order, after one warm-up add and search:
                10 and 20; latency of the k = 10 searches; recall@k of the evidence turns
 
     python benchmarks/vs_mem0.py                     # 2 conversations; needs .venv-peers
-    python benchmarks/vs_mem0.py --conversations 5 --threads 1 --plot docs/img   # docs' numbers
+    python benchmarks/vs_mem0.py --conversations 5 --plot docs/img   # docs' numbers
 """
 
 from __future__ import annotations
@@ -153,14 +153,18 @@ def _threads(n: int | None) -> None:
 class MemstackOps(Ops):
     name = "memstack"
 
-    def __init__(self, workdir: Path, model_dir: str, memory: Any = None) -> None:
+    def __init__(self, workdir: Path, model_dir: str, memory: Any = None,
+                 threads: int | None = None, backend: str = "auto") -> None:
         import memstack
         from memstack import Memory
 
         self.version = memstack.__version__
+        embedder: dict[str, Any] = {"model": model_dir, "backend": backend}
+        if threads:  # ONNX Runtime's own thread pool (torch's setting does not reach it)
+            embedder["threads"] = threads
         self.config: dict[str, Any] = {
             "vector_store": {"provider": "chroma", "config": {"path": str(workdir / "chroma")}},
-            "embedder": {"provider": "sentence-transformers", "config": {"model": model_dir}},
+            "embedder": {"provider": "sentence-transformers", "config": embedder},
             "history_store": {"provider": "sqlite",
                               "config": {"path": str(workdir / "history.db")}},
             "collection": "bench",
@@ -236,14 +240,19 @@ def worker(system: str, spec_path: str, out_path: str) -> None:
     on stdout, so stdout is not used for data)."""
     offline()
     spec = json.loads(Path(spec_path).read_text())
-    _threads(spec.get("threads"))
     with tempfile.TemporaryDirectory(prefix=f"vs-mem0-{system}-") as tmp:
         with stopwatch() as init:
-            ops = WORKERS[system](Path(tmp), spec["model_dir"])
+            if system == "memstack":
+                ops: Ops = MemstackOps(Path(tmp), spec["model_dir"], threads=spec.get("threads"),
+                                       backend=spec.get("backend", "auto"))
+            else:
+                _threads(spec.get("threads"))
+                ops = WORKERS[system](Path(tmp), spec["model_dir"])
         report = run_workloads(ops, spec)
         report["init_s"] = init()
         if isinstance(ops, MemstackOps):
             report["search_config"] = ops.search_config
+            report["embedder_backend"] = ops.memory.embedder.backend
     Path(out_path).write_text(json.dumps(report))
 
 
@@ -348,7 +357,8 @@ def plot(report: dict[str, Any], directory: Path) -> list[Path]:
 def print_report(report: dict[str, Any]) -> None:
     ours, peer = report["memstack"], report["mem0"]
     spec = report["spec"]
-    print(f"memstack {ours['version']} (search: {json.dumps(ours.get('search_config'))})")
+    print(f"memstack {ours['version']} (embedder backend: {ours.get('embedder_backend', '?')}; "
+          f"search: {json.dumps(ours.get('search_config'))})")
     print(f"mem0 {peer['version']} (chroma, huggingface embedder, infer=False)")
     print(f"workload: {spec['conversations']} LoCoMo conversations ({ours['bulk_add']['texts']} "
           f"turns, '{spec['text']}' text), {spec['single']} single adds, "
@@ -385,6 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "split has 5)")
     parser.add_argument("--single", type=int, default=50, help="single adds (default: 50)")
     parser.add_argument("--text", choices=("plain", "dated"), default="dated")
+    parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
+                        help="memstack's embedder backend (default: auto, i.e. what a user gets)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads in both workers (default: the library's)")
     parser.add_argument("--peers-python", default=str(PEERS_PYTHON),
@@ -408,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     spec = {"data": str(Path(args.data).resolve()), "conversations": args.conversations,
             "single": args.single, "text": args.text, "ks": [1, 5, 10, 20], "latency_k": 10,
-            "threads": args.threads, "model_dir": model_dir()}
+            "threads": args.threads, "backend": args.backend, "model_dir": model_dir()}
     seconds: dict[str, float] = {}
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="vs-mem0-") as tmp:

@@ -25,6 +25,12 @@ def build(config: dict):
     return get_registry().build("embedder", "sentence-transformers", config)
 
 
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> str:
+    """ONNX exports of this module's model copies: a temporary cache, not the user's."""
+    return str(tmp_path_factory.mktemp("onnx-cache"))
+
+
 def cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
@@ -71,10 +77,10 @@ def test_vectors_are_unit_length(embedder):
         assert norm(v) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_normalize_flag_on_a_model_without_its_own_normalize_layer(model_copy):
+def test_normalize_flag_on_a_model_without_its_own_normalize_layer(model_copy, cache):
     path = model_copy("minilm-unnormalised", normalize=False)
-    raw = build({"model": str(path), "normalize": False}).embed(TEXTS)
-    unit = build({"model": str(path), "normalize": True}).embed(TEXTS)
+    raw = build({"model": str(path), "normalize": False, "cache_dir": cache}).embed(TEXTS)
+    unit = build({"model": str(path), "normalize": True, "cache_dir": cache}).embed(TEXTS)
     assert any(abs(norm(v) - 1.0) > 0.01 for v in raw)  # so the flag really changes something
     for r, u in zip(raw, unit, strict=True):
         assert norm(u) == pytest.approx(1.0, abs=1e-5)
@@ -128,13 +134,14 @@ def test_equal_prefixes_do_not_declare_query_document_kinds():
     assert caps.QUERY_DOCUMENT_KINDS not in same.capabilities
 
 
-def test_model_declared_prompts_are_used_unless_overridden(model_copy, embedder):
+def test_model_declared_prompts_are_used_unless_overridden(model_copy, embedder, cache):
     path = model_copy("minilm-prompts", prompts={"query": "query: ", "passage": "passage: "})
-    own = build({"model": str(path)})
+    own = build({"model": str(path), "cache_dir": cache})
     assert caps.QUERY_DOCUMENT_KINDS in own.capabilities
     assert_close(own.embed(["hi"], kind="query"), embedder.embed(["query: hi"]))
     assert_close(own.embed(["hi"], kind="document"), embedder.embed(["passage: hi"]))
-    plain = build({"model": str(path), "query_prefix": "", "document_prefix": ""})
+    plain = build({"model": str(path), "query_prefix": "", "document_prefix": "",
+                   "cache_dir": cache})
     assert plain.capabilities == frozenset()
     assert_close(plain.embed(["hi"], kind="query"), embedder.embed(["hi"]))
 
@@ -146,14 +153,14 @@ def test_model_is_loaded_once_and_shared(embedder):
     assert alias.model is embedder.model
 
 
-def test_concurrent_first_builds_load_one_model(model_copy):
+def test_concurrent_first_builds_load_one_model(model_copy, cache):
     path = str(model_copy("minilm-concurrent"))  # a model nothing has loaded yet
     results: list = []
     barrier = threading.Barrier(4)
 
     def worker() -> None:
         barrier.wait()
-        results.append(build({"model": path}).model)
+        results.append(build({"model": path, "cache_dir": cache}).model)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:

@@ -156,3 +156,12 @@ except ProviderError as exc:
     out = subprocess.run([sys.executable, "-c", code, path, str(tmp_path)], check=True,
                          capture_output=True, text=True).stdout
     assert str(where) in out and "delete that directory" in out
+
+
+def test_threads_sets_onnx_runtime_threads_per_instance(embedder):
+    one = build({"threads": 1})
+    assert one.backend == "onnx"
+    assert one.model.session.get_session_options().intra_op_num_threads == 1
+    assert one.model is not embedder.model  # its own session; the export is shared
+    assert one.model.directory == embedder.model.directory
+    assert max_diff(one.embed(TEXTS[:3]), embedder.embed(TEXTS[:3])) < 1e-5

@@ -43,6 +43,12 @@ class SentenceTransformerConfig(ProviderConfig):
         "onnx for a local model on the CPU that can be exported (the default MiniLM can), "
         "else torch.",
     )
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads one call on the onnx backend may use. Unset: ONNX Runtime's "
+        "default, one per core. (torch sets its thread count per process: torch.set_num_threads.)",
+    )
     cache_dir: str | None = Field(
         default=None,
         min_length=1,

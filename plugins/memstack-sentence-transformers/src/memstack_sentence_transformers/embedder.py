@@ -106,23 +106,24 @@ class SentenceTransformerEmbedder:
         problem = _onnx_problem(self.model_id, self.device, explicit=backend == "onnx")
         if problem is None:
             where = onnx_export.export_dir(self.model_id, config.cache_dir)
+            threads = config.threads
+            key = ("onnx", str(where), threads)
             if onnx_export.is_exported(where):
-                return "onnx", shared_model(("onnx", str(where)), lambda: _open_onnx(where))
+                return "onnx", shared_model(key, lambda: _open_onnx(where, threads))
             torch_model = self._torch_model()
             problem = onnx_export.unsupported_reason(torch_model.model)
             if problem is None and not onnx_export.exporter_available():
                 problem = "exporting it needs the onnx package (pip install onnx)"
             if problem is None:
                 return "onnx", shared_model(
-                    ("onnx", str(where)),
-                    lambda: self._export(torch_model.model, where))
+                    key, lambda: self._export(torch_model.model, where, threads))
         if backend == "onnx":
             raise ProviderError(NAME, f"cannot run {self._shown!r} on ONNX Runtime: {problem}",
                                 hint="set backend: torch")
         log.info("%s: running %s with torch: %s", NAME, self._shown, problem)
         return "torch", self._torch_model()
 
-    def _export(self, model: Any, where: Path) -> Any:
+    def _export(self, model: Any, where: Path, threads: int | None) -> Any:
         try:
             if not onnx_export.is_exported(where):  # another process may have just written it
                 log.info("%s: exporting %s to ONNX in %s", NAME, self._shown, where)
@@ -132,7 +133,7 @@ class SentenceTransformerEmbedder:
                                 f"{type(exc).__name__}: {exc}",
                                 hint="set backend: torch to run it with sentence-transformers"
                                 ) from exc
-        return _open_onnx(where)
+        return _open_onnx(where, threads)
 
     @property
     def model(self) -> Any:
@@ -186,11 +187,11 @@ def _onnx_problem(model_id: str, device: str, *, explicit: bool) -> str | None:
     return None
 
 
-def _open_onnx(where: Path) -> Any:
+def _open_onnx(where: Path, threads: int | None) -> Any:
     from memstack_sentence_transformers.onnx_encoder import OnnxEncoder
 
     try:
-        return OnnxEncoder(where)
+        return OnnxEncoder(where, threads=threads)
     except Exception as exc:
         raise ProviderError(NAME, f"could not load the ONNX export in {where}: "
                             f"{type(exc).__name__}: {exc}",

@@ -18,7 +18,7 @@ class OnnxEncoder:
     """One loaded export; `encode` is safe to call from one thread at a time (the embedder's
     lock serialises calls, as for torch)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, threads: int | None = None) -> None:
         import numpy as np
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -35,6 +35,8 @@ class OnnxEncoder:
         self.tokenizer = tokenizer
         options = ort.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initializers etc. are not news
+        if threads:
+            options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(directory / MODEL), options,
                                             providers=["CPUExecutionProvider"])
 
