@@ -73,9 +73,16 @@ def test_index_mirrors_store_through_random_changes(base_config: dict[str, Any],
             elif op == "delete_all":
                 m.delete_all(user_id=user, agent_id=agent)
             elif op == "search":  # loads the scope's partition on first use
-                found = m.search(rng.choice(WORDS), user_id=user, agent_id=agent).results
+                query = " ".join(rng.sample(WORDS, 2))
+                found = m.search(query, user_id=user, agent_id=agent, limit=3).results
                 assert all(it.user_id == user for it in found)
                 assert agent is None or all(it.agent_id == agent for it in found)
+                # the warm index (cached vectors, partial re-reads) ranks exactly like a cold one
+                cold = Memory(hybrid(base_config), vector_store=m.store, embedder=m.embedder,
+                              history_store=m.history_store)  # shares m's parts: not closed
+                again = cold.search(query, user_id=user, agent_id=agent, limit=3).results
+                assert [(it.id, it.memory, it.score) for it in found] == \
+                    [(it.id, it.memory, it.score) for it in again]
             if step % 8 == 7:
                 loaded = max(loaded, check_mirror(m))
         loaded = max(loaded, check_mirror(m))
@@ -86,6 +93,48 @@ def test_index_mirrors_store_through_random_changes(base_config: dict[str, Any],
         check_mirror(m)
         assert m.keywords.texts() == {r.id: r.payload["text"]  # type: ignore[union-attr]
                                       for r in m.store.list()}
+
+
+def test_changes_made_by_another_process_reach_the_results(base_config: dict[str, Any]) -> None:
+    """Keyword-only hits served from the index's cache are re-read before they are returned:
+    a memory deleted or rewritten behind the engine's back (another process) never comes back
+    stale, and the index takes the change in."""
+    with Memory(hybrid(base_config, candidates=1)) as m:
+        texts = [f"pottery class number {i} on {w}" for i, w in enumerate(WORDS)]
+        m.add(texts, user_id="u", infer=False)
+        for w in WORDS:  # warm the vector cache with keyword-only hits
+            m.search(f"pottery {w}", user_id="u", limit=2)
+        assert isinstance(m.keywords, KeywordIndex)
+        cached = m.keywords.cached([r.id for r in m.store.list()])
+        assert len(cached) >= 3  # the cache really serves vectors
+        victim, rewritten = list(cached)[:2]
+        m.store.delete([victim])  # another process: store changed, this index not told
+        old = m.store.get([rewritten], with_vectors=True)[0]
+        new_text = "pottery class moved to the river studio"
+        vector = m.embedder.embed([new_text])[0]
+        m.store.upsert([Record(id=rewritten, vector=vector,
+                               payload={**old.payload, "text": new_text})])
+        for w in WORDS:
+            for it in m.search(f"pottery {w}", user_id="u", limit=5).results:
+                assert it.id != victim
+                stored = m.store.get([it.id], with_vectors=True)[0]
+                assert it.memory == stored.payload["text"]
+        assert victim not in m.keywords.ids()  # the index dropped it when the store said so
+        assert m.keywords.cached([victim]) == {}
+
+
+def test_vector_cache_is_bounded() -> None:
+    ix = KeywordIndex(max_vectors=3)
+    records = [Record(id=f"r{i}", vector=[float(i), 1.0], payload={"text": f"tea {i}"})
+               for i in range(5)]
+    ix.apply(records, [])
+    ix.remember(records, [])
+    held = ix.cached([r.id for r in records])
+    assert sorted(held) == ["r2", "r3", "r4"]  # the least recently used went first
+    assert list(held["r4"][1]) == [4.0, 1.0] and held["r4"][0]["text"] == "tea 4"
+    assert held["r4"][2] == pytest.approx(17 ** 0.5)
+    ix.apply([], ["r3"])
+    assert "r3" not in ix.cached(["r3"])
 
 
 def test_opening_reads_nothing_until_a_scope_is_searched(base_config: dict[str, Any]) -> None:

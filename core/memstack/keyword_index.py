@@ -7,6 +7,10 @@ filters with the one semantics. Hits are re-read from the store before they are 
 `ranking.fuse`): a record deleted by another process never comes back through this index. A
 store that declares `keyword_search` ranks with its own full-text search instead
 (`StoreKeywordSearch`), and nothing is kept in the engine.
+
+The index also keeps the vectors fusion reads back for keyword-only hits (`cached` /
+`remember`), at most `max_vectors` of them (float32, ~1.5 KB each at 384 dimensions), so a
+search re-reads from the store only the few that make its final results.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from array import array
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from itertools import combinations
@@ -80,6 +85,12 @@ def scope_key(filters: FilterNode | None) -> tuple[ScopeKey, FilterNode | None]:
     return tuple(found), node
 
 
+def _packed(vector: Sequence[float]) -> tuple[array[float], float]:
+    """float32 (what vector stores keep) and the norm of those very values."""
+    packed = array("f", vector)
+    return packed, math.sqrt(sum(x * x for x in packed))
+
+
 def _only_scope(filters: FilterNode | None) -> bool:
     children = filters.children if isinstance(filters, And) else (filters,)
     return all(isinstance(c, Comparison) and c.field in SCOPE_FIELDS and c.op == "eq"
@@ -136,10 +147,10 @@ class KeywordIndex:
 
     def __init__(self, *, k1: float = 1.2, b: float = 0.4, text_field: str = "text",
                  tokenizer: str = "english", max_partitions: int = 1024,
-                 page: int = 1000) -> None:
+                 page: int = 1000, max_vectors: int = 20_000) -> None:
         self.k1, self.b, self.text_field = k1, b, text_field
         self.tokenize = TOKENIZERS[tokenizer]
-        self.max_partitions, self.page = max_partitions, page
+        self.max_partitions, self.page, self.max_vectors = max_partitions, page, max_vectors
         self._lock = threading.RLock()
         self._store: VectorStore | None = None
         self.reset()
@@ -149,6 +160,8 @@ class KeywordIndex:
         with self._lock:
             self._parts: OrderedDict[ScopeKey, _Partition] = OrderedDict()
             self._where: dict[str, set[ScopeKey]] = defaultdict(set)
+            # id → (float32 vector, its norm): what fusion needs for a keyword-only hit
+            self._vectors: OrderedDict[str, tuple[array[float], float]] = OrderedDict()
             if self._store is None:
                 self._parts[()] = _Partition()
 
@@ -192,6 +205,7 @@ class KeywordIndex:
                     if part is not None:
                         part.remove(rid)
             for r in upserts:
+                cached = self._vectors.pop(r.id, None)
                 keys = [k for k in _keys_of(r.payload) if k in self._parts]
                 if not keys:
                     continue
@@ -199,6 +213,42 @@ class KeywordIndex:
                 for key in keys:
                     self._parts[key].add(r.id, counts, payload)
                 self._where[r.id].update(keys)
+                if cached is not None and r.vector is not None:  # keep a hot vector current
+                    self._vectors[r.id] = _packed(r.vector)
+            for rid in deletes:
+                self._vectors.pop(rid, None)
+
+    def cached(self, ids: Sequence[str]
+               ) -> dict[str, tuple[dict[str, Any], array[float], float]]:
+        """id → (payload, vector, norm) for the ids whose vector this index holds."""
+        out: dict[str, tuple[dict[str, Any], array[float], float]] = {}
+        with self._lock:
+            for rid in ids:
+                held = self._vectors.get(rid)
+                keys = self._where.get(rid)
+                if held is None or not keys:
+                    continue
+                self._vectors.move_to_end(rid)
+                out[rid] = (self._parts[next(iter(keys))].payloads[rid], *held)
+        return out
+
+    def remember(self, records: Sequence[Record], gone: Sequence[str]) -> None:
+        """What a read of the store just returned: keep the vectors of indexed records, and
+        take in changes another process made (a different payload, or a record now gone)."""
+        with self._lock:
+            changed = []
+            for r in records:
+                keys = self._where.get(r.id)
+                if keys and self._parts[next(iter(keys))].payloads[r.id] != r.payload:
+                    changed.append(r)
+            if changed or gone:
+                self.apply(changed, list(gone))
+            for r in records:
+                if r.vector is not None and self._where.get(r.id):
+                    self._vectors[r.id] = _packed(r.vector)
+                    self._vectors.move_to_end(r.id)
+            while len(self._vectors) > self.max_vectors:
+                self._vectors.popitem(last=False)
 
     def _partition(self, filters: FilterNode | None) -> _Partition:
         if self._store is None:
@@ -227,6 +277,7 @@ class KeywordIndex:
                     where.discard(old_key)
                     if not where:
                         del self._where[rid]
+                        self._vectors.pop(rid, None)
         return part
 
     def search(self, query: str, *, limit: int,

@@ -422,7 +422,10 @@ class Memory:
                                                            for h in hits]
         if self.keywords is not None:
             kw = self.keywords.search(ctx.query, limit=wide, filters=node)
-            ranked = fuse(ranked, kw, self.store, qvec, self.config.search)
+            cache = self.keywords if isinstance(self.keywords, KeywordIndex) else None
+            ranked = fuse(ranked, kw, self.store, qvec, self.config.search,
+                          limit=None if use_rerank else ctx.limit, threshold=threshold,
+                          cache=cache)
         if threshold is not None:
             ranked = [r for r in ranked if r[2] >= threshold]
         if not use_rerank:  # only what is returned becomes a MemoryItem

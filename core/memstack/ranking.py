@@ -10,6 +10,11 @@ Two methods (`SearchConfig.fusion`):
 
 On the LoCoMo dev split the score fusion beats RRF at every k and hardly depends on the
 candidate depth, where RRF does (docs/benchmarks.md, "LoCoMo retrieval").
+
+Keyword-only hits need their stored vector. With a `VectorCache` (the engine's keyword index)
+the ranking uses cached vectors first, then re-reads from the store only the cached hits that
+reach the results, and ranks again if the store says one changed or is gone: what is returned
+is always what the store holds now.
 """
 
 from __future__ import annotations
@@ -17,22 +22,40 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
+from memstack.models import Record
 from memstack.protocols import VectorStore
 
 Ranked = list[tuple[str, dict[str, Any], float]]
 
 
-def _similarities(query: Sequence[float], vectors: Mapping[str, Sequence[float] | None]
-                  ) -> dict[str, float]:
+class VectorCache(Protocol):
+    """Vectors (and payloads) of records fusion may need, kept between searches."""
+
+    def cached(self, ids: Sequence[str]) -> Mapping[str, tuple[dict[str, Any],
+                                                             Sequence[float], float]]:
+        """id → (payload, vector, the vector's norm) for the ids the cache holds."""
+        ...
+
+    def remember(self, records: Sequence[Record], gone: Sequence[str]) -> None: ...
+
+
+def norm(vector: Sequence[float]) -> float:
+    return math.sqrt(sum(map(operator.mul, vector, vector)))
+
+
+def _similarities(query: Sequence[float], vectors: Mapping[str, Sequence[float] | None],
+                  norms: Mapping[str, float] | None = None) -> dict[str, float]:
     """Cosine similarity of the query with each vector (0.0 for a missing or zero vector);
-    the query's norm is computed once, the products with C-level map/sum."""
+    the query's norm is computed once (a vector's too when `norms` has it), the products with
+    C-level map/sum."""
     q = list(query)
-    qn = math.sqrt(sum(map(operator.mul, q, q)))
+    qn = norm(q)
     out: dict[str, float] = {}
     for rid, v in vectors.items():
-        vn = math.sqrt(sum(map(operator.mul, v, v))) if v is not None else 0.0
+        vn = (norms[rid] if norms is not None and rid in norms
+              else norm(v) if v is not None else 0.0)
         out[rid] = sum(map(operator.mul, q, v)) / (qn * vn) if qn and vn and v else 0.0
     return out
 
@@ -65,19 +88,56 @@ def _convex(similarity: Mapping[str, float], keyword: Mapping[str, float],
 
 
 def fuse(vector_hits: Ranked, keyword_hits: Sequence[tuple[str, float]], store: VectorStore,
-         query_vector: Sequence[float], settings: Any) -> Ranked:
+         query_vector: Sequence[float], settings: Any, *, limit: int | None = None,
+         threshold: float | None = None, cache: VectorCache | None = None) -> Ranked:
     """One ranking from both lists; every result keeps its cosine similarity as its score.
 
     Keyword-only hits are read back from the store (fresh payload, and their similarity is
-    computed from the stored vector); ids the store no longer has are dropped.
+    computed from the stored vector); ids the store no longer has are dropped. With a `cache`,
+    only those among the first `limit` results (after `threshold`) are read back.
     """
     known = {rid: (payload, score) for rid, payload, score in vector_hits}
     missing = [rid for rid, _ in keyword_hits if rid not in known]
+    unverified: set[str] = set()
+    if missing and cache is not None:
+        hits = cache.cached(missing)
+        sims = _similarities(query_vector, {rid: v for rid, (_, v, _) in hits.items()},
+                             {rid: n for rid, (_, _, n) in hits.items()})
+        for rid, (payload, _, _) in hits.items():
+            known[rid] = (payload, sims[rid])
+        unverified.update(hits)
+        missing = [rid for rid in missing if rid not in hits]
     if missing:
-        records = store.get(missing, with_vectors=True)
-        sims = _similarities(query_vector, {r.id: r.vector for r in records})
-        for rec in records:
-            known[rec.id] = (rec.payload, sims[rec.id])
+        _read(store, missing, known, query_vector, cache)
+    while True:
+        order = _order(known, vector_hits, keyword_hits, settings)
+        if threshold is not None:
+            order = [rid for rid in order if known[rid][1] >= threshold]
+        check = [rid for rid in (order if limit is None else order[:limit]) if rid in unverified]
+        if not check:
+            break
+        unverified.difference_update(check)
+        before = {rid: known.pop(rid) for rid in check}
+        _read(store, check, known, query_vector, cache)
+        if all(known.get(rid) == before[rid] for rid in check):
+            break  # the store agrees with the cache: the order stands
+    return [(rid, known[rid][0], known[rid][1]) for rid in order]
+
+
+def _read(store: VectorStore, ids: Sequence[str], known: dict[str, tuple[dict[str, Any], float]],
+          query_vector: Sequence[float], cache: VectorCache | None) -> None:
+    """Read `ids` from the store into `known` (payload, cosine); tell the cache what it saw."""
+    records = store.get(list(ids), with_vectors=True)
+    sims = _similarities(query_vector, {r.id: r.vector for r in records})
+    for rec in records:
+        known[rec.id] = (rec.payload, sims[rec.id])
+    if cache is not None:
+        found = {r.id for r in records}
+        cache.remember(records, [rid for rid in ids if rid not in found])
+
+
+def _order(known: Mapping[str, tuple[dict[str, Any], float]], vector_hits: Ranked,
+           keyword_hits: Sequence[tuple[str, float]], settings: Any) -> list[str]:
     weight = float(settings.keyword_weight)
     if getattr(settings, "fusion", "rrf") == "convex":
         similarity = {rid: s for rid, (_, s) in known.items()}
@@ -85,5 +145,4 @@ def fuse(vector_hits: Ranked, keyword_hits: Sequence[tuple[str, float]], store: 
     else:
         fused = _rrf([rid for rid, _, _ in vector_hits], [rid for rid, _ in keyword_hits],
                      settings.rrf_k, weight)
-    order = sorted((rid for rid in fused if rid in known), key=lambda r: (-fused[r], r))
-    return [(rid, known[rid][0], known[rid][1]) for rid in order]
+    return sorted((rid for rid in fused if rid in known), key=lambda r: (-fused[r], r))
