@@ -207,7 +207,11 @@ def test_the_helpers_import_no_sdk_and_not_even_pydantic() -> None:
 
 
 def test_import_memstack_does_not_load_the_helpers() -> None:
-    out = run("import memstack\nfrom memstack import Memory\n"
-              "print(sorted(m for m in sys.modules if m.startswith(("
-              "'memstack.testing', 'memstack.api_errors', 'memstack.json_schema'))))")
+    helpers = "('memstack.testing', 'memstack.api_errors', 'memstack.json_schema')"
+    out = run(f"import memstack\nprint(sorted(m for m in sys.modules if m.startswith({helpers})))")
     assert out == "[]"
+    # the engine strips code fences from LLM answers with json_schema's helper (stdlib only);
+    # the provider-side helpers stay out
+    out = run("from memstack import Memory\n"
+              f"print(sorted(m for m in sys.modules if m.startswith({helpers})))")
+    assert out == "['memstack.json_schema']"

@@ -165,3 +165,16 @@ def test_threads_sets_onnx_runtime_threads_per_instance(embedder):
     assert one.model is not embedder.model  # its own session; the export is shared
     assert one.model.directory == embedder.model.directory
     assert max_diff(one.embed(TEXTS[:3]), embedder.embed(TEXTS[:3])) < 1e-5
+
+
+def test_exports_of_removed_model_directories_are_pruned(tmp_path, torch_embedder):
+    cache = tmp_path / "cache"
+    gone = tmp_path / "removed-venv-model"
+    gone.mkdir()
+    onnx_export.export(torch_embedder.model, cache / "old", str(gone))
+    assert onnx_export.ExportInfo.read(cache / "old").source == str(gone)
+    gone.rmdir()  # e.g. the virtual environment holding that model was deleted
+    onnx_export.export(torch_embedder.model, cache / "new", torch_embedder.model_id)
+    assert not (cache / "old").exists()  # nothing could ask for it again
+    assert onnx_export.is_exported(cache / "new")
+    assert onnx_export.prune(cache) == []  # a model that exists keeps its export

@@ -127,7 +127,7 @@ class SentenceTransformerEmbedder:
         try:
             if not onnx_export.is_exported(where):  # another process may have just written it
                 log.info("%s: exporting %s to ONNX in %s", NAME, self._shown, where)
-                onnx_export.export(model, where)
+                onnx_export.export(model, where, self.model_id)
         except Exception as exc:
             raise ProviderError(NAME, f"exporting {self._shown!r} to ONNX failed: "
                                 f"{type(exc).__name__}: {exc}",

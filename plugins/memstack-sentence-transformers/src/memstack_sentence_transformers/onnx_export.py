@@ -49,6 +49,7 @@ class ExportInfo:
     pad_id: int
     pad_token: str
     prompts: dict[str, str] = field(default_factory=dict)
+    source: str = ""  # the model directory or id it was exported from
 
     @classmethod
     def read(cls, directory: Path) -> ExportInfo:
@@ -129,9 +130,10 @@ def unsupported_reason(model: Any) -> str | None:
     return None
 
 
-def export(model: Any, directory: Path) -> ExportInfo:
-    """Write the ONNX export of `model` to `directory` (atomically: a directory appears whole
-    or not at all, and a concurrent exporter of the same model simply wins)."""
+def export(model: Any, directory: Path, source: str = "") -> ExportInfo:
+    """Write the ONNX export of `model` (loaded from `source`) to `directory` (atomically: a
+    directory appears whole or not at all, and a concurrent exporter of the same model simply
+    wins), then remove exports whose model directory is gone."""
     import torch
 
     transformer = model[0]
@@ -150,6 +152,7 @@ def export(model: Any, directory: Path) -> ExportInfo:
         pad_token=str(tokenizer.pad_token or "[PAD]"),
         prompts={k: v for k, v in (getattr(model, "prompts", None) or {}).items()
                  if isinstance(v, str)},
+        source=source,
     )
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.parent / f".{directory.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
@@ -169,7 +172,23 @@ def export(model: Any, directory: Path) -> ExportInfo:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    prune(directory.parent)
     return info
+
+
+def prune(root: Path) -> list[Path]:
+    """Remove exports of local model directories that no longer exist (a removed virtual
+    environment, a deleted checkout): nothing can ask for them again. Returns what went."""
+    removed = []
+    for meta in root.glob(f"*/{META}"):
+        try:
+            source = json.loads(meta.read_text(encoding="utf-8")).get("source", "")
+        except (OSError, ValueError):
+            continue
+        if source and Path(source).is_absolute() and not Path(source).exists():
+            shutil.rmtree(meta.parent, ignore_errors=True)
+            removed.append(meta.parent)
+    return removed
 
 
 def _export_graph(hf_model: Any, inputs: tuple[str, ...], sample: Any, path: Path,
