@@ -28,6 +28,7 @@ from memstack.capabilities import KEYWORD_SEARCH
 from memstack.filters import And, Comparison, FilterNode, matches
 from memstack.models import Record
 from memstack.protocols import KeywordSearch, VectorStore
+from memstack.vectors import norm
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 STOP_WORDS = frozenset("""
@@ -88,7 +89,7 @@ def scope_key(filters: FilterNode | None) -> tuple[ScopeKey, FilterNode | None]:
 def _packed(vector: Sequence[float]) -> tuple[array[float], float]:
     """float32 (what vector stores keep) and the norm of those very values."""
     packed = array("f", vector)
-    return packed, math.sqrt(sum(x * x for x in packed))
+    return packed, norm(packed)
 
 
 def _only_scope(filters: FilterNode | None) -> bool:

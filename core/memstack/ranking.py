@@ -19,13 +19,13 @@ is always what the store holds now.
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from memstack.models import Record
 from memstack.protocols import VectorStore
+from memstack.vectors import norm
 
 Ranked = list[tuple[str, dict[str, Any], float]]
 
@@ -39,10 +39,6 @@ class VectorCache(Protocol):
         ...
 
     def remember(self, records: Sequence[Record], gone: Sequence[str]) -> None: ...
-
-
-def norm(vector: Sequence[float]) -> float:
-    return math.sqrt(sum(map(operator.mul, vector, vector)))
 
 
 def _similarities(query: Sequence[float], vectors: Mapping[str, Sequence[float] | None],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Sequence
 
 from memstack.errors import DimensionMismatch, InvalidInput
@@ -23,6 +24,11 @@ def check_vector(vector: Sequence[float], dimension: int, provider: str) -> list
 def check_vectors(vectors: Iterable[Sequence[float]], dimension: int, provider: str) -> None:
     for v in vectors:
         check_vector(v, dimension, provider)
+
+
+def norm(vector: Sequence[float]) -> float:
+    """Euclidean length, with C-level map/sum (the same value wherever memstack computes it)."""
+    return math.sqrt(sum(map(operator.mul, vector, vector)))
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
