@@ -178,3 +178,16 @@ def test_exports_of_removed_model_directories_are_pruned(tmp_path, torch_embedde
     assert not (cache / "old").exists()  # nothing could ask for it again
     assert onnx_export.is_exported(cache / "new")
     assert onnx_export.prune(cache) == []  # a model that exists keeps its export
+
+
+def test_a_failing_export_falls_back_to_torch_on_auto_only(model_copy, tmp_path, caplog):
+    path = str(model_copy("minilm-onnx-unwritable"))
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the cache directory should be")
+    auto = build({"model": path, "cache_dir": str(blocked)})
+    assert auto.backend == "torch"  # still works, with the reason logged
+    assert len(auto.embed(["still embeds"])[0]) == 384
+    assert any("exporting" in r.getMessage() and "torch" in r.getMessage()
+               for r in caplog.records)
+    with pytest.raises(ProviderError, match=r"exporting .* to ONNX failed"):
+        build({"model": path, "backend": "onnx", "cache_dir": str(blocked)})

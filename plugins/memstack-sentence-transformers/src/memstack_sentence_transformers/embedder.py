@@ -115,8 +115,15 @@ class SentenceTransformerEmbedder:
             if problem is None and not onnx_export.exporter_available():
                 problem = "exporting it needs the onnx package (pip install onnx)"
             if problem is None:
-                return "onnx", shared_model(
-                    key, lambda: self._export(torch_model.model, where, threads))
+                try:
+                    return "onnx", shared_model(
+                        key, lambda: self._export(torch_model.model, where, threads))
+                except ProviderError as exc:
+                    if backend == "onnx":
+                        raise
+                    # e.g. a read-only or full cache directory: auto still has torch
+                    log.warning("%s; running it with torch", exc)
+                    return "torch", torch_model
         if backend == "onnx":
             raise ProviderError(NAME, f"cannot run {self._shown!r} on ONNX Runtime: {problem}",
                                 hint="set backend: torch")
