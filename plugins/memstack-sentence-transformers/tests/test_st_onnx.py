@@ -191,3 +191,16 @@ def test_a_failing_export_falls_back_to_torch_on_auto_only(model_copy, tmp_path,
                for r in caplog.records)
     with pytest.raises(ProviderError, match=r"exporting .* to ONNX failed"):
         build({"model": path, "backend": "onnx", "cache_dir": str(blocked)})
+
+
+def test_bert_exports_are_fused_and_the_torch_model_is_untouched(embedder, torch_embedder,
+                                                                 tmp_path):
+    import onnx
+
+    onnx_export.export(torch_embedder.model, tmp_path / "fresh", torch_embedder.model_id)
+    for where in (embedder.model.directory, tmp_path / "fresh"):
+        ops = {node.op_type for node in onnx.load(str(where / "model.onnx")).graph.node}
+        assert {"Attention", "SkipLayerNormalization"} <= ops  # ONNX Runtime's fused kernels
+    # the export traced a copy with eager attention; the shared torch model keeps its own
+    config = torch_embedder.model[0].auto_model.config
+    assert config._attn_implementation != "eager"

