@@ -60,7 +60,7 @@ class ExportInfo:
 
 
 def runtime_available() -> bool:
-    """ONNX Runtime is importable (running an export needs nothing else)."""
+    """ONNX Runtime is importable: all that running an existing export needs."""
     return find_spec("onnxruntime") is not None
 
 
