@@ -11,14 +11,6 @@ import socket
 import traceback
 
 import pytest
-from memstack_anthropic.errors import (
-    ProviderAuthError,
-    ProviderBadResponse,
-    ProviderModelNotFound,
-    ProviderRateLimited,
-    ProviderTimeout,
-    ProviderUnavailable,
-)
 from memstack_anthropic.testing import (
     FakeAnthropicServer,
     Reply,
@@ -27,7 +19,16 @@ from memstack_anthropic.testing import (
     server_error,
 )
 
-from memstack.errors import ConfigError, ProviderError
+from memstack.errors import (
+    ConfigError,
+    ProviderAuthError,
+    ProviderBadResponse,
+    ProviderError,
+    ProviderModelNotFound,
+    ProviderRateLimited,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
 from memstack.models import ChatMessage
 from memstack.registry import get_registry
 

@@ -6,12 +6,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from memstack_anthropic.errors import ProviderBadRequest, ProviderBadResponse
 from memstack_anthropic.llm import to_anthropic
 from memstack_anthropic.testing import FakeAnthropicServer, Reply
 
 from memstack.capabilities import STRUCTURED_OUTPUT
-from memstack.errors import InvalidInput
+from memstack.errors import InvalidInput, ProviderBadRequest, ProviderBadResponse
 from memstack.models import ChatMessage
 from memstack.protocols import LLM
 

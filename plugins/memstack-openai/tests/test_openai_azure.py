@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from memstack_openai.errors import ProviderAuthError, ProviderModelNotFound
 
+from memstack.errors import ProviderAuthError, ProviderModelNotFound
 from memstack.models import ChatMessage
 
 

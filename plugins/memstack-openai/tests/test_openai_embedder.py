@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from memstack_openai.errors import ProviderBadRequest, ProviderBadResponse
 from memstack_openai.testing import FakeOpenAIServer, hash_vector
 
 from memstack.capabilities import QUERY_DOCUMENT_KINDS
+from memstack.errors import ProviderBadRequest, ProviderBadResponse
 from memstack.protocols import Embedder
 
 

@@ -11,17 +11,18 @@ import socket
 import traceback
 
 import pytest
-from memstack_openai.errors import (
+from memstack_openai.testing import FakeOpenAIServer, Reply, rate_limited, server_error
+
+from memstack.errors import (
+    ConfigError,
     ProviderAuthError,
     ProviderBadResponse,
+    ProviderError,
     ProviderModelNotFound,
     ProviderRateLimited,
     ProviderTimeout,
     ProviderUnavailable,
 )
-from memstack_openai.testing import FakeOpenAIServer, Reply, rate_limited, server_error
-
-from memstack.errors import ConfigError, ProviderError
 from memstack.models import ChatMessage
 from memstack.registry import get_registry
 

@@ -6,11 +6,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from memstack_openai.errors import ProviderBadRequest, ProviderBadResponse
 from memstack_openai.testing import FakeOpenAIServer, Reply
 
 from memstack.capabilities import STRUCTURED_OUTPUT
-from memstack.errors import ProviderError
+from memstack.errors import ProviderBadRequest, ProviderBadResponse, ProviderError
 from memstack.models import ChatMessage
 from memstack.protocols import LLM
 

@@ -1,7 +1,6 @@
 """Anthropic's words for what went wrong (529 = overloaded, structured-output support).
 
-`memstack.api_errors` turns the `anthropic` SDK's exceptions into the `memstack.errors` classes,
-re-exported below since this module used to define them.
+`memstack.api_errors` turns the `anthropic` SDK's exceptions into the `memstack.errors` classes.
 """
 
 from __future__ import annotations
@@ -10,18 +9,6 @@ import logging
 from typing import Any
 
 from memstack.api_errors import ApiErrorTranslator, server_message
-from memstack.errors import (  # noqa: F401 (re-exported: they were defined here)
-    ProviderAuthError,
-    ProviderBadRequest,
-    ProviderBadResponse,
-    ProviderModelNotFound,
-    ProviderRateLimited,
-    ProviderTimeout,
-    ProviderUnavailable,
-    RemoteProviderError,
-)
-
-AnthropicProviderError = RemoteProviderError  # this plugin's base class before the move
 
 
 class AnthropicErrorTranslator(ApiErrorTranslator):

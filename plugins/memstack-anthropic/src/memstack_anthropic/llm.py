@@ -15,10 +15,10 @@ from typing import Any
 
 from memstack import json_schema
 from memstack.capabilities import STRUCTURED_OUTPUT
-from memstack.errors import InvalidInput
+from memstack.errors import InvalidInput, ProviderBadResponse
 from memstack.models import ChatMessage
 from memstack_anthropic.config import AnthropicLLMConfig
-from memstack_anthropic.errors import AnthropicErrorTranslator, ProviderBadResponse
+from memstack_anthropic.errors import AnthropicErrorTranslator
 
 EMPTY = "(empty)"  # the API refuses empty text blocks
 

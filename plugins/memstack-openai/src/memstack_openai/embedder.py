@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from memstack.capabilities import QUERY_DOCUMENT_KINDS
+from memstack.errors import ProviderBadResponse
 from memstack_openai.client import OpenAIProviderBase
 from memstack_openai.config import OpenAIEmbedderConfig
-from memstack_openai.errors import ProviderBadResponse
 
 
 def decode_vector(embedding: Any) -> list[float]:

@@ -1,8 +1,8 @@
 """The hints an `openai` failure carries: for OpenAI, Azure and OpenAI-compatible servers.
 
-The typed errors live in `memstack.errors`, shared by every remote provider, and are re-exported
-here where they were first defined. `memstack.api_errors` maps the SDK's exceptions onto them and
-imports `openai` only once a call has failed.
+The typed errors live in `memstack.errors`, shared by every remote provider;
+`memstack.api_errors` maps the SDK's exceptions onto them and imports `openai` only once a call
+has failed.
 """
 
 from __future__ import annotations
@@ -11,18 +11,6 @@ import logging
 from typing import Any
 
 from memstack.api_errors import ApiErrorTranslator, server_code, server_message
-from memstack.errors import (  # noqa: F401 (re-exported: they were defined here)
-    ProviderAuthError,
-    ProviderBadRequest,
-    ProviderBadResponse,
-    ProviderModelNotFound,
-    ProviderRateLimited,
-    ProviderTimeout,
-    ProviderUnavailable,
-    RemoteProviderError,
-)
-
-OpenAIProviderError = RemoteProviderError  # this plugin's base class before the move
 
 
 class OpenAIErrorTranslator(ApiErrorTranslator):

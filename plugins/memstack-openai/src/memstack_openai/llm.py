@@ -13,11 +13,10 @@ from typing import Any
 
 from memstack import json_schema
 from memstack.capabilities import STRUCTURED_OUTPUT
-from memstack.errors import InvalidInput
+from memstack.errors import InvalidInput, ProviderBadResponse
 from memstack.models import ChatMessage
 from memstack_openai.client import OpenAIProviderBase
 from memstack_openai.config import OpenAILLMConfig
-from memstack_openai.errors import ProviderBadResponse
 from memstack_openai.schemas import is_strict_compatible
 
 NATIVE_MODES = ("json_schema", "tools")
