@@ -167,6 +167,12 @@ def test_threads_sets_onnx_runtime_threads_per_instance(embedder):
     assert max_diff(one.embed(TEXTS[:3]), embedder.embed(TEXTS[:3])) < 1e-5
 
 
+def test_the_thread_pool_stops_spinning_when_a_run_ends(embedder):
+    # Spinning threads after a run would take a core from the store call that follows.
+    options = embedder.model.session.get_session_options()
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+
+
 def test_exports_of_removed_model_directories_are_pruned(tmp_path, torch_embedder):
     cache = tmp_path / "cache"
     gone = tmp_path / "removed-venv-model"
