@@ -11,7 +11,7 @@ import pytest
 
 from memstack import Memory
 from memstack.builtin.memory_store import InMemoryVectorStore, MemoryStoreConfig
-from memstack.capabilities import KEYWORD_SEARCH
+from memstack.capabilities import KEYWORD_SEARCH, QUERY_IDS
 from memstack.config import MemoryConfig, SearchConfig
 from memstack.errors import ConfigError
 from memstack.filters import FilterNode, matches, parse_filter
@@ -346,3 +346,108 @@ def test_store_keyword_search_is_used_when_declared(base_config: dict[str, Any])
         assert KeywordStore.calls == before + 1
         assert found[0].memory == "zebra crossing"
         assert all(it.user_id == "u" for it in found)
+
+
+# --- hybrid search on a store with `query_ids` ------------------------------------------------
+class FullQueryOnly(InMemoryVectorStore):
+    """The reference store without the `query_ids` capability (hybrid search uses `query`)."""
+
+    capabilities = InMemoryVectorStore.capabilities - {QUERY_IDS}
+
+
+class CountingStore(InMemoryVectorStore):
+    """The reference store, counting what hybrid search asks of it."""
+
+    def __init__(self, config: MemoryStoreConfig) -> None:
+        super().__init__(config)
+        self.calls: list[tuple[str, int]] = []
+
+    def query(self, vector: Sequence[float], *, limit: int,
+              filters: FilterNode | None = None) -> list[Hit]:
+        self.calls.append(("query", limit))
+        return super().query(vector, limit=limit, filters=filters)
+
+    def query_ids(self, vector: Sequence[float], *, limit: int,
+                  filters: FilterNode | None = None) -> list[tuple[str, float]]:
+        self.calls.append(("query_ids", limit))
+        return super().query_ids(vector, limit=limit, filters=filters)
+
+    def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        self.calls.append(("get", len(ids)))
+        return super().get(ids, with_vectors=with_vectors)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ids_only_query_ranks_exactly_like_the_full_query(base_config: dict[str, Any],
+                                                          seed: int) -> None:
+    rng = random.Random(seed)
+    config = hybrid(base_config)
+    with Memory(config) as fast:
+        slow_store = FullQueryOnly(MemoryStoreConfig(collection="full", dimension=64))
+        with Memory(config, vector_store=slow_store) as slow:
+            for m in (fast, slow):
+                assert (m._query_ids is not None) == (m is fast)
+            for user in ("alice", "bob"):
+                texts = [" ".join(rng.sample(WORDS, 3)) + f" {n}" for n in range(40)]
+                fast.add(texts, user_id=user, infer=False)
+                slow.add(texts, user_id=user, infer=False)
+            compared = 0
+            for _ in range(40):
+                query = " ".join(rng.sample(WORDS, rng.randrange(1, 4)))
+                kwargs: dict[str, Any] = {"user_id": rng.choice(["alice", "bob"]),
+                                          "limit": rng.choice([1, 3, 10]),
+                                          "threshold": rng.choice([None, None, 0.1])}
+                got = [(i.memory, i.score) for i in fast.search(query, **kwargs).results]
+                want = [(i.memory, i.score) for i in slow.search(query, **kwargs).results]
+                assert got == want, (query, kwargs)
+                compared += len(got)
+            assert compared >= 100  # the comparisons compared something
+
+
+def test_hybrid_search_reads_payloads_of_its_results_only(base_config: dict[str, Any]) -> None:
+    store = CountingStore(MemoryStoreConfig(collection="c", dimension=64))
+    with Memory(hybrid(base_config), vector_store=store) as m:
+        m.add([f"{w} and {v}" for w in WORDS for v in WORDS[:5]], user_id="u", infer=False)
+        m.search("tea garden", user_id="u", limit=3)  # loads the scope, caches vectors
+        store.calls.clear()
+        found = m.search("tea garden", user_id="u", limit=3).results
+        assert len(found) == 3
+        kinds = [kind for kind, _ in store.calls]
+        assert kinds.count("query_ids") == 1 and "query" not in kinds
+        assert kinds.count("get") == 1  # one read, for the three results, nothing else
+        assert store.calls[kinds.index("get")][1] == 3
+
+
+class RacingStore(InMemoryVectorStore):
+    """Another process, simulated: right after `query_ids` answers, it deletes the best hit
+    and rewrites the second (before the engine reads their payloads)."""
+
+    armed = False
+
+    def query_ids(self, vector: Sequence[float], *, limit: int,
+                  filters: FilterNode | None = None) -> list[tuple[str, float]]:
+        pairs = super().query_ids(vector, limit=limit, filters=filters)
+        if self.armed:
+            self.armed = False
+            (victim, _), (rewritten, _) = pairs[:2]
+            old = self.get([rewritten], with_vectors=True)[0]
+            self.delete([victim])
+            self.upsert([Record(id=rewritten, vector=old.vector or [],
+                                payload={**old.payload, "text": "violin lesson moved"})])
+            self.raced = (victim, rewritten)
+        return pairs
+
+
+def test_vector_hits_changed_between_query_and_read_come_back_fresh(
+        base_config: dict[str, Any]) -> None:
+    """The ids-only query carries no payloads: the one read of the results must see what
+    another process deleted or rewrote in between, and the ranking must fill the gap."""
+    store = RacingStore(MemoryStoreConfig(collection="r", dimension=64))
+    with Memory(hybrid(base_config), vector_store=store) as m:
+        m.add([f"violin lesson {i}" for i in range(6)], user_id="u", infer=False)
+        store.armed = True
+        found = m.search("violin lesson", user_id="u", limit=3).results
+        victim, rewritten = store.raced
+        assert victim not in [it.id for it in found]
+        assert len(found) == 3  # the next candidate took the deleted one's place
+        assert {it.id: it.memory for it in found}.get(rewritten) == "violin lesson moved"

@@ -13,6 +13,7 @@ from contract_broken_stores import AppendsOnUpsert
 from memstack.registry import get_registry
 from memstack_contract import VectorStoreContract, contract
 from memstack_contract.guard import suite_class
+from memstack_contract.versioning import CONTRACT_VERSION
 
 
 @pytest.fixture
@@ -101,23 +102,26 @@ class TestGuardSkippedClass(VectorStoreContract):
 
 
 # ---- versions: a future suite release adds a test in contract version 2 -----------------------
+NEXT = CONTRACT_VERSION + 1  # a suite release that does not exist yet
+
+
 @suite_class
-class VectorStoreContractV2(VectorStoreContract):
-    @contract(since=2, group="crud")
-    def test_new_in_v2(self, store):
+class VectorStoreContractNext(VectorStoreContract):
+    @contract(since=NEXT, group="crud")
+    def test_new_in_next(self, store):
         assert store.count() == 0
 
 
-class TestVersionLevel1(VectorStoreContractV2):
-    """The memory spec targets contract level 1: the v2 test is skipped, saying why."""
+class TestVersionLevelNow(VectorStoreContractNext):
+    """The memory spec targets today's contract level: the newer test is skipped, saying why."""
 
     provider = "memory"
 
 
-class TestVersionLevel2(VectorStoreContractV2):
-    """A hand-made provider targeting level 2 runs it."""
+class TestVersionLevelNext(VectorStoreContractNext):
+    """A hand-made provider targeting the next level runs it."""
 
-    contract_level = 2
+    contract_level = NEXT
 
     @pytest.fixture
     def provider_factory(self):

@@ -6,9 +6,10 @@ import pytest
 
 from memstack_contract import VectorStoreContract, guard
 from memstack_contract.reasons import reason_newer
+from memstack_contract.versioning import CONTRACT_VERSION
 
 FILE = "contract_tests/tests/contract_guard_cases.py"
-SELECT = "test_contract_guard or test_empty_store or test_upsert_existing or test_new_in_v2"
+SELECT = "test_contract_guard or test_empty_store or test_upsert_existing or test_new_in_next"
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,7 @@ def run(suite_runner, tmp_path_factory):
 
 def test_fair_classes_pass_the_guard(run):
     for cls in ("TestGuardXfailByName", "TestGuardXfailOverride", "TestGuardXpassStrict",
-                "TestVersionLevel1", "TestVersionLevel2"):
+                "TestVersionLevelNow", "TestVersionLevelNext"):
         assert run.outcomes(cls)["test_contract_guard"][0] == "pass", cls
 
 
@@ -56,8 +57,10 @@ def test_removing_the_guard_fails_every_test_of_the_class(run):
 
 
 def test_newer_tests_skip_for_older_contract_levels(run):
-    assert run.outcomes("TestVersionLevel1")["test_new_in_v2"] == ("skip", reason_newer(2, 1))
-    assert run.outcomes("TestVersionLevel2")["test_new_in_v2"] == ("pass", "")
+    now = CONTRACT_VERSION
+    assert run.outcomes("TestVersionLevelNow")["test_new_in_next"] == (
+        "skip", reason_newer(now + 1, now))
+    assert run.outcomes("TestVersionLevelNext")["test_new_in_next"] == ("pass", "")
 
 
 # ---- the same rules, checked in-process on classes that pytest never collects ------------------

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from memstack_contract import report
+from memstack_contract.versioning import CONTRACT_VERSION
 
 FAKES = "contract_tests/tests/test_contract_fakes.py"
 
@@ -23,7 +24,7 @@ def test_report_written_as_markdown_and_json(run):
     assert result.returncode == 0, result.output[-3000:]
     md = (tmp / "report.md").read_text()
     doc = json.loads((tmp / "report.json").read_text())
-    assert doc["contract_version"] == 1
+    assert doc["contract_version"] == CONTRACT_VERSION == 2
     providers = {(p["kind"], p["provider"]) for p in doc["providers"]}
     assert providers == {("vector_store", "memory"), ("embedder", "hashing"),
                          ("llm", "scripted"), ("reranker", "token-overlap"),
@@ -41,7 +42,7 @@ def test_report_shows_skips_with_their_reason(run):
         "capability not declared: store does not declare 'persistent' (data is not kept across "
         "reopen)"]
     assert "exact_search" in memory["capabilities"]
-    assert memory["distribution"] == "memstack" and memory["contract_level"] == 1
+    assert memory["distribution"] == "memstack" and memory["contract_level"] == 2
     sqlite = next(p for p in doc["providers"] if p["provider"] == "sqlite")
     assert sqlite["groups"]["persistence"]["status"] == "pass"
     md = (tmp / "report.md").read_text()

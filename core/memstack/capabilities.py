@@ -34,6 +34,8 @@ PERSISTENT = "persistent"  # data survives close() and reopening with the same c
 MULTIPROCESS = "multiprocess"  # several processes may write one store at once
 EXACT_SEARCH = "exact_search"  # query results are exact (brute force), not approximate
 KEYWORD_SEARCH = "keyword_search"  # store has its own full-text search (keyword_query)
+# `query_ids`: the ids and scores `query` would return, without reading payloads.
+QUERY_IDS = "query_ids"
 # A write may take a moment to show in reads; the contract suite then waits (bounded) for it.
 EVENTUALLY_CONSISTENT = "eventually_consistent"
 
@@ -47,6 +49,7 @@ STANDARD_REASONS: dict[str, str] = {
     MULTIPROCESS: "store does not declare 'multiprocess'",
     EXACT_SEARCH: "store is approximate (no 'exact_search'); recall is checked instead",
     KEYWORD_SEARCH: "store has no native keyword search ('keyword_search')",
+    QUERY_IDS: "store has no payload-free query ('query_ids'); hybrid search uses `query`",
     QUERY_DOCUMENT_KINDS: "embedder does not distinguish query and document kinds",
     STRUCTURED_OUTPUT: "LLM does not declare native structured output",
     FILTER_RANGE_STR: "store cannot compare strings with gt/gte/lt/lte ('filter:range_str')",

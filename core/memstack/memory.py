@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from memstack import journal, prompts
+from memstack.capabilities import QUERY_IDS
 from memstack.config import MemoryConfig, ProviderSection, load_config
 from memstack.errors import ConfigError, InvalidInput, MemoryNotFound, ProviderError
 from memstack.filters import Comparison, FilterNode, and_filters, parse_filter
@@ -43,7 +44,7 @@ from memstack.payload import (
     to_item,
 )
 from memstack.pipeline import AddContext, ChangeContext, SearchContext, run_hook
-from memstack.protocols import LLM, Embedder, HistoryStore, Reranker, VectorStore
+from memstack.protocols import LLM, Embedder, HistoryStore, IdsQuery, Reranker, VectorStore
 from memstack.ranking import fuse
 from memstack.registry import get_registry
 
@@ -106,6 +107,8 @@ class Memory:
         self.keywords: KeywordIndex | StoreKeywordSearch | None = (
             open_keyword_index(self.store, cfg) if cfg.search.mode == "hybrid" else None)
         self._write_lock = WriteLock(getattr(self.history_store, "lock", None))
+        self._query_ids = (self.store.query_ids if QUERY_IDS in self.store.capabilities
+                           and isinstance(self.store, IdsQuery) else None)
         self.recovered = journal.recover(self.store, self.history_store)
         if self.keywords is not None:
             self.keywords.sync(self.store)
@@ -417,13 +420,22 @@ class Memory:
         wide = ctx.limit * self.config.search.candidates
         fetch = wide if (use_rerank or self.keywords is not None) else ctx.limit
         qvec = self._embed([ctx.query], "query")[0]
-        hits = self.store.query(qvec, limit=fetch, filters=node)
-        ranked: list[tuple[str, dict[str, Any], float]] = [(h.id, h.payload, h.score)
-                                                           for h in hits]
-        if self.keywords is not None:
+        ranked: list[tuple[str, dict[str, Any], float]]
+        if self.keywords is None:
+            hits = self.store.query(qvec, limit=fetch, filters=node)
+            ranked = [(h.id, h.payload, h.score) for h in hits]
+        else:
+            # Fusion returns a few of `fetch` candidates: read payloads for those alone.
+            candidates: list[tuple[str, dict[str, Any] | None, float]]
+            if self._query_ids is not None and not use_rerank:
+                candidates = [(rid, None, score) for rid, score
+                              in self._query_ids(qvec, limit=fetch, filters=node)]
+            else:
+                candidates = [(h.id, h.payload, h.score)
+                              for h in self.store.query(qvec, limit=fetch, filters=node)]
             kw = self.keywords.search(ctx.query, limit=wide, filters=node)
             cache = self.keywords if isinstance(self.keywords, KeywordIndex) else None
-            ranked = fuse(ranked, kw, self.store, qvec, self.config.search,
+            ranked = fuse(candidates, kw, self.store, qvec, self.config.search,
                           limit=None if use_rerank else ctx.limit, threshold=threshold,
                           cache=cache)
         if threshold is not None:

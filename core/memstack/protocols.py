@@ -61,6 +61,20 @@ class KeywordSearch(Protocol):
 
 
 @runtime_checkable
+class IdsQuery(Protocol):
+    """Optional, with capability `query_ids`: `query` without the payloads.
+
+    The same hits as `query` with the same arguments (ids, order, scores), as (id, score)
+    pairs. Hybrid search ranks a few times more candidates than it returns, so it asks for
+    ids only and then reads the payloads of the results alone (one `get`).
+    """
+
+    def query_ids(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[tuple[str, float]]: ...
+
+
+@runtime_checkable
 class Embedder(Protocol):
     """Turns texts into vectors of `dimension` floats, in batches."""
 

@@ -14,7 +14,8 @@ candidate depth, where RRF does (docs/benchmarks.md, "LoCoMo retrieval").
 Keyword-only hits need their stored vector. With a `VectorCache` (the engine's keyword index)
 the ranking uses cached vectors first, then re-reads from the store only the cached hits that
 reach the results, and ranks again if the store says one changed or is gone: what is returned
-is always what the store holds now.
+is always what the store holds now. Vector hits may come without payloads (a store's
+`query_ids`); those among the results are read in the same `get`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from memstack.protocols import VectorStore
 from memstack.vectors import norm
 
 Ranked = list[tuple[str, dict[str, Any], float]]
+# Vector hits as (id, payload, score); payload None when the store was asked for ids only.
+Candidates = Sequence[tuple[str, dict[str, Any] | None, float]]
 
 
 class VectorCache(Protocol):
@@ -83,16 +86,20 @@ def _convex(similarity: Mapping[str, float], keyword: Mapping[str, float],
     return {rid: vec[rid] + weight * kw.get(rid, 0.0) for rid in similarity}
 
 
-def fuse(vector_hits: Ranked, keyword_hits: Sequence[tuple[str, float]], store: VectorStore,
-         query_vector: Sequence[float], settings: Any, *, limit: int | None = None,
-         threshold: float | None = None, cache: VectorCache | None = None) -> Ranked:
+def fuse(vector_hits: Candidates, keyword_hits: Sequence[tuple[str, float]],
+         store: VectorStore, query_vector: Sequence[float], settings: Any, *,
+         limit: int | None = None, threshold: float | None = None,
+         cache: VectorCache | None = None) -> Ranked:
     """One ranking from both lists; every result keeps its cosine similarity as its score.
 
     Keyword-only hits are read back from the store (fresh payload, and their similarity is
     computed from the stored vector); ids the store no longer has are dropped. With a `cache`,
-    only those among the first `limit` results (after `threshold`) are read back.
+    only those among the first `limit` results (after `threshold`) are read back, in one `get`
+    with the vector hits there that came without payloads.
     """
-    known = {rid: (payload, score) for rid, payload, score in vector_hits}
+    known: dict[str, tuple[dict[str, Any] | None, float]] = {
+        rid: (payload, score) for rid, payload, score in vector_hits}
+    bare = {rid for rid, (payload, _) in known.items() if payload is None}
     missing = [rid for rid, _ in keyword_hits if rid not in known]
     unverified: set[str] = set()
     if missing and cache is not None:
@@ -106,39 +113,52 @@ def fuse(vector_hits: Ranked, keyword_hits: Sequence[tuple[str, float]], store: 
     if missing:
         _read(store, missing, known, query_vector, cache)
     while True:
-        order = _order(known, vector_hits, keyword_hits, settings)
+        order = _order(known, [rid for rid, _, _ in vector_hits], keyword_hits, settings)
         if threshold is not None:
             order = [rid for rid in order if known[rid][1] >= threshold]
-        check = [rid for rid in (order if limit is None else order[:limit]) if rid in unverified]
+        top = order if limit is None else order[:limit]
+        check = [rid for rid in top if rid in unverified or rid in bare]
         if not check:
             break
         unverified.difference_update(check)
+        bare.difference_update(check)
         before = {rid: known.pop(rid) for rid in check}
-        _read(store, check, known, query_vector, cache)
-        if all(known.get(rid) == before[rid] for rid in check):
-            break  # the store agrees with the cache: the order stands
-    return [(rid, known[rid][0], known[rid][1]) for rid in order]
+        _read(store, check, known, query_vector, cache, keep_score=before)
+        if all(rid in known and (before[rid][0] is None or known[rid] == before[rid])
+               for rid in check):
+            break  # nothing gone, no cached hit changed: the order stands
+    out: Ranked = []
+    for rid in order:  # past `limit`, bare vector hits stay unread: they are not returned
+        payload, score = known[rid]
+        if payload is not None:
+            out.append((rid, payload, score))
+    return out
 
 
-def _read(store: VectorStore, ids: Sequence[str], known: dict[str, tuple[dict[str, Any], float]],
-          query_vector: Sequence[float], cache: VectorCache | None) -> None:
-    """Read `ids` from the store into `known` (payload, cosine); tell the cache what it saw."""
+def _read(store: VectorStore, ids: Sequence[str],
+          known: dict[str, tuple[dict[str, Any] | None, float]],
+          query_vector: Sequence[float], cache: VectorCache | None,
+          keep_score: Mapping[str, tuple[dict[str, Any] | None, float]] | None = None) -> None:
+    """Read `ids` from the store into `known` (payload, cosine); tell the cache what it saw.
+    A vector hit that came without payload (in `keep_score` with payload None) keeps the
+    store's query score; the others get the cosine of their stored vector."""
     records = store.get(list(ids), with_vectors=True)
     sims = _similarities(query_vector, {r.id: r.vector for r in records})
     for rec in records:
-        known[rec.id] = (rec.payload, sims[rec.id])
+        held = keep_score.get(rec.id) if keep_score is not None else None
+        score = held[1] if held is not None and held[0] is None else sims[rec.id]
+        known[rec.id] = (rec.payload, score)
     if cache is not None:
         found = {r.id for r in records}
         cache.remember(records, [rid for rid in ids if rid not in found])
 
 
-def _order(known: Mapping[str, tuple[dict[str, Any], float]], vector_hits: Ranked,
+def _order(known: Mapping[str, tuple[dict[str, Any] | None, float]], vector_ids: Sequence[str],
            keyword_hits: Sequence[tuple[str, float]], settings: Any) -> list[str]:
     weight = float(settings.keyword_weight)
     if getattr(settings, "fusion", "rrf") == "convex":
         similarity = {rid: s for rid, (_, s) in known.items()}
         fused = _convex(similarity, dict(keyword_hits), weight)
     else:
-        fused = _rrf([rid for rid, _, _ in vector_hits], [rid for rid, _ in keyword_hits],
-                     settings.rrf_k, weight)
+        fused = _rrf(vector_ids, [rid for rid, _ in keyword_hits], settings.rrf_k, weight)
     return sorted((rid for rid in fused if rid in known), key=lambda r: (-fused[r], r))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from memstack.capabilities import FILTER_OPS
+from memstack.capabilities import FILTER_OPS, QUERY_IDS
 from memstack.errors import UnsupportedFeature
 from memstack.filters import (
     And,
@@ -149,6 +149,9 @@ def unsupported_problems(store: Any, node: FilterNode, missing: set[str]) -> lis
         "list()": lambda: store.list(filters=node),
         "query()": lambda: store.query(data.query_vector(), limit=5, filters=node),
     }
+    if QUERY_IDS in getattr(store, "capabilities", ()):
+        calls["query_ids()"] = lambda: store.query_ids(data.query_vector(), limit=5,
+                                                       filters=node)
     for name, call in calls.items():
         try:
             call()

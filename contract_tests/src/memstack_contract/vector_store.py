@@ -18,8 +18,9 @@ import pytest
 from memstack import capabilities as caps
 from memstack.capabilities import Kind
 from memstack.errors import DimensionMismatch, InvalidInput
+from memstack.filters import missing_capabilities, parse_filter
 from memstack.models import Hit, Record
-from memstack.protocols import VectorStore
+from memstack.protocols import IdsQuery, VectorStore
 from memstack_contract import data, guard
 from memstack_contract.base import Builder, ContractBase, capabilities_of
 from memstack_contract.data import assert_equal, payload_problem
@@ -388,6 +389,35 @@ class VectorStoreContract(FilterTests, LifecycleTests, ContractBase):
                 f"{h.id}: score {h.score:.4f}, cosine similarity is {expected[h.id]:.4f} "
                 "(a distance, a raw dot product or another scale?)"
             )
+
+    @contract(since=2, group="query")
+    def test_query_ids_matches_query(self, store: Any) -> None:
+        """`query_ids` returns exactly what `query` returns, minus the payloads: hybrid search
+        ranks on it and reads the payloads of its results afterwards."""
+        declared = self.caps(store)
+        self.require(declared, caps.QUERY_IDS)
+        assert isinstance(store, IdsQuery), "declares 'query_ids' without a query_ids() method"
+        self.load(store, data.filter_records())
+        raws: list[Any] = [None, {"i": 1}, {"i": {"gte": 2}}, {"AND": [{"b": True}, {"i": 1}]},
+                           {"s": {"in": ["alpha", "beta"]}}]
+        nodes = [parse_filter(raw) for raw in raws]
+        nodes = [n for n in nodes if n is None or not missing_capabilities(n, declared)]
+        q = data.query_vector()
+        for node in nodes:
+            for limit in (1, 5, 64, 100):
+                hits = store.query(q, limit=limit, filters=node)
+                pairs = store.query_ids(q, limit=limit, filters=node)
+                assert all(isinstance(rid, str) and isinstance(score, float)
+                           for rid, score in pairs), f"not (id, float) pairs: {pairs[:3]}"
+                assert [rid for rid, _ in pairs] == [h.id for h in hits], (
+                    f"filter {node}, limit {limit}: query_ids {[r for r, _ in pairs]} but "
+                    f"query {[h.id for h in hits]}")
+                for (rid, score), h in zip(pairs, hits, strict=True):
+                    assert abs(score - h.score) <= 1e-6, (
+                        f"{rid}: query_ids score {score}, query score {h.score}")
+        assert store.query_ids(q, limit=0) == []
+        with pytest.raises(DimensionMismatch):
+            store.query_ids([1.0] * (self.dimension + 1), limit=3)
 
     @contract(since=1, group="query")
     def test_query_limit(self, store: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2  # 2: query_ids (capability 'query_ids')
 MARKER = "memstack_contract"
 ATTR = "_memstack_contract"
 

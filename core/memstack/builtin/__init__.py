@@ -35,6 +35,7 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             factory=_memory_store,
             capabilities=CAPABILITIES,
             summary="In-process reference store: exact cosine search, nothing kept on disk.",
+            contract_level=2,
         )
     ]
 

@@ -18,7 +18,7 @@ from memstack.models import Hit, Record
 from memstack.spec import VectorStoreConfig
 from memstack.vectors import check_vector
 
-CAPABILITIES = caps.ALL_FILTER_CAPS | {caps.EXACT_SEARCH}
+CAPABILITIES = caps.ALL_FILTER_CAPS | {caps.EXACT_SEARCH, caps.QUERY_IDS}
 
 
 class MemoryStoreConfig(VectorStoreConfig):
@@ -57,18 +57,24 @@ class InMemoryVectorStore:
     def query(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
     ) -> list[Hit]:
+        return [Hit(id=rid, score=score, payload=copy.deepcopy(p))
+                for rid, score, p in self._ranked(vector, limit, filters)]
+
+    def query_ids(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[tuple[str, float]]:
+        return [(rid, score) for rid, score, _ in self._ranked(vector, limit, filters)]
+
+    def _ranked(self, vector: Sequence[float], limit: int,
+                filters: FilterNode | None) -> list[tuple[str, float, dict]]:
         require_support(self.name, filters, self.capabilities)
         q = _unit(check_vector(vector, self.dimension, self.name))
         with self._lock:
             rows = list(self._rows.items())
-        hits = [
-            Hit(id=rid, score=sum(a * b for a, b in zip(q, unit, strict=True)),
-                payload=copy.deepcopy(p))
-            for rid, (_, unit, p) in rows
-            if matches(filters, p)
-        ]
-        hits.sort(key=lambda h: (-h.score, h.id))
-        return hits[:limit]
+        scored = [(rid, sum(a * b for a, b in zip(q, unit, strict=True)), p)
+                  for rid, (_, unit, p) in rows if matches(filters, p)]
+        scored.sort(key=lambda h: (-h[1], h[0]))
+        return scored[:max(limit, 0)]
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         with self._lock:

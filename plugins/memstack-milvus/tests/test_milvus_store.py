@@ -140,6 +140,10 @@ def test_any_string_is_an_id(store) -> None:
     store.upsert([rec(i, {"k": j}) for j, i in enumerate(ids)])
     assert [r.id for r in store.get(ids)] == ids
     assert sorted(r.id for r in store.list()) == sorted(ids)
+    q = store.get(ids[:1], with_vectors=True)[0].vector
+    pairs = store.query_ids(q, limit=len(ids))  # hex keys decoded, the hashed one read back
+    assert sorted(i for i, _ in pairs) == sorted(ids)
+    assert pairs == [(h.id, h.score) for h in store.query(q, limit=len(ids))]
     store.delete(["é" * 20_000])  # over 32,767 UTF-8 bytes: stored under a hashed key
     assert store.count() == len(ids) - 1
     with pytest.raises(InvalidInput):

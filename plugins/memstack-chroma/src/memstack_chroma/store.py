@@ -134,6 +134,25 @@ class ChromaVectorStore:
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:limit]
 
+    def query_ids(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[tuple[str, float]]:
+        """`query` without reading metadata, when Chroma can apply the whole filter itself."""
+        require_support(self.name, filters, self.capabilities)
+        query = self._matrix([vector], ["<query>"])
+        if limit <= 0:
+            return []
+        todo = plan(filters, self._layout)
+        if not todo.exact:  # string ranges are checked here, on the payloads
+            return [(h.id, h.score) for h in self.query(vector, limit=limit, filters=filters)]
+        with self._backend("query"):
+            res = self._collection.query(query_embeddings=query, n_results=limit,
+                                         where=todo.where, include=["distances"])
+        pairs = [(i, _similarity(d)) for i, d in zip(res["ids"][0], res["distances"][0],
+                                                     strict=True)]
+        pairs.sort(key=lambda p: (-p[1], p[0]))
+        return pairs
+
     def _nearest(self, query: Any, n: int, where: dict[str, Any] | None) -> list[Hit]:
         with self._backend("query"):
             res = self._collection.query(

@@ -26,7 +26,7 @@ INDEX_TYPES = ("FLAT", "HNSW", "IVF_FLAT", "AUTOINDEX")
 EXACT_INDEX_TYPES = frozenset({"FLAT", "BRUTE_FORCE"})
 # What every configuration offers; an instance adds `exact_search` when its collection's index is
 # FLAT (the default on Milvus Lite) and `multiprocess` when it talks to a server.
-BASE_CAPABILITIES = frozenset(caps.ALL_FILTER_CAPS | {caps.PERSISTENT})
+BASE_CAPABILITIES = frozenset(caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.QUERY_IDS})
 # Everything the provider can do with some configuration: what its ProviderSpec declares.
 CAPABILITIES = BASE_CAPABILITIES | {caps.EXACT_SEARCH, caps.MULTIPROCESS}
 

@@ -91,6 +91,11 @@ def encode_doc(record_id: str, payload: Mapping[str, Any]) -> list[str]:
     return chunks
 
 
+def id_of(pk: str) -> str:
+    """The id of a hex primary key (not of a hashed ``~`` one: read its row for that)."""
+    return bytes.fromhex(pk).decode("utf-8", "surrogatepass")
+
+
 def decode_doc(chunks: list[str]) -> tuple[str, dict[str, Any]]:
     record_id, payload = json.loads("".join(chunks))
     return record_id, payload

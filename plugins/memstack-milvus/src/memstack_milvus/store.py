@@ -21,12 +21,14 @@ from memstack.vectors import check_vector
 from memstack_milvus.config import BASE_CAPABILITIES, EXACT_INDEX_TYPES, MilvusStoreConfig
 from memstack_milvus.connection import open_client, release, scrub, write_lock
 from memstack_milvus.encoding import (
+    LONG_ID_PREFIX,
     MAX_CHUNKS,
     PROVIDER,
     VARCHAR_MAX,
     check_index_size,
     decode_doc,
     encode_doc,
+    id_of,
     index_json_size,
     index_payload,
     pk_of,
@@ -261,6 +263,29 @@ class MilvusVectorStore:
     def query(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
     ) -> list[Hit]:
+        hits = []
+        for hit in self._nearest(vector, limit, filters, [DOC]):
+            record_id, payload = decode_doc(list(hit["entity"][DOC]))
+            hits.append(Hit(id=record_id, score=_score(hit), payload=payload))
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits
+
+    def query_ids(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[tuple[str, float]]:
+        """`query` returning primary keys only: a pk is the id in hex, except for ids too
+        long for it, whose id is read from their row."""
+        found = self._nearest(vector, limit, filters, [])
+        long = [hit[PK] for hit in found if hit[PK].startswith(LONG_ID_PREFIX)]
+        ids = {row[PK]: decode_doc(list(row[DOC]))[0] for row in self._fetch(long)}
+        pairs = [(ids[hit[PK]] if hit[PK] in ids else id_of(hit[PK]), _score(hit))
+                 for hit in found
+                 if not hit[PK].startswith(LONG_ID_PREFIX) or hit[PK] in ids]
+        pairs.sort(key=lambda h: (-h[1], h[0]))
+        return pairs
+
+    def _nearest(self, vector: Sequence[float], limit: int, filters: FilterNode | None,
+                 fields: list[str]) -> list[Any]:
         expr = self._expr(filters)
         vec = check_vector(vector, self.dimension, PROVIDER)
         if limit <= 0:
@@ -271,16 +296,10 @@ class MilvusVectorStore:
             params["ef"] = max(int(params.get("ef", 0)), topk)
         result = self._call(
             "search", self._client.search, self.collection, data=[vec], anns_field=VECTOR,
-            limit=topk, filter=expr, output_fields=[DOC], consistency_level=STRONG,
+            limit=topk, filter=expr, output_fields=fields, consistency_level=STRONG,
             search_params={"metric_type": "COSINE", "params": params},
         )
-        hits = []
-        for hit in result[0] if result else []:
-            record_id, payload = decode_doc(list(hit["entity"][DOC]))
-            score = max(-1.0, min(1.0, float(hit["distance"])))  # float32 can overshoot ±1
-            hits.append(Hit(id=record_id, score=score, payload=payload))
-        hits.sort(key=lambda h: (-h.score, h.id))
-        return hits
+        return list(result[0]) if result else []
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         pks = [pk_of(i) for i in dict.fromkeys(ids) if isinstance(i, str) and i]
@@ -347,3 +366,6 @@ def _pk_in(pks: Sequence[str]) -> str:
     """`pk in [...]`; pks are hex digits (or '~' + hex), so quoting them is safe."""
     return f"{PK} in [" + ", ".join(f'"{pk}"' for pk in pks) + "]"
 
+
+def _score(hit: Any) -> float:
+    return max(-1.0, min(1.0, float(hit["distance"])))  # float32 can overshoot ±1

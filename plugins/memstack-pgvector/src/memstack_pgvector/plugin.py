@@ -15,7 +15,8 @@ from memstack_pgvector.config import PgVectorConfig, PostgresHistoryConfig
 # store). An instance declares `exact_search` only when its config scans exactly (`exact: true`, or
 # vectors too wide for HNSW); with the default HNSW index it is approximate.
 VECTOR_STORE_CAPABILITIES = frozenset(
-    caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.MULTIPROCESS, caps.EXACT_SEARCH})
+    caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.MULTIPROCESS, caps.EXACT_SEARCH,
+                           caps.QUERY_IDS})
 HISTORY_CAPABILITIES = frozenset({caps.PERSISTENT, caps.MULTIPROCESS})
 
 
@@ -41,6 +42,7 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             factory=_vector_store,
             capabilities=VECTOR_STORE_CAPABILITIES,
             summary="PostgreSQL + pgvector: HNSW cosine index, jsonb payload filters in SQL.",
+            contract_level=2,
         )
     ]
 

@@ -31,7 +31,10 @@ from memstack_pgvector.sql_filters import Shape, bind, condition, where_clause
 NAME = "pgvector"
 # Every filter operator, AND/OR/NOT and string ranges are translated (see sql_filters).
 # HNSW is approximate, so `exact_search` is added only when the instance scans exactly.
-CAPABILITIES = frozenset(caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.MULTIPROCESS})
+CAPABILITIES = frozenset(
+    caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.MULTIPROCESS, caps.QUERY_IDS})
+# (ANN, exact) with the payload column, then (ANN, exact) without it.
+Statements = tuple[bytes, bytes, bytes, bytes]
 HNSW_MAX_DIM = 2000  # pgvector cannot build an HNSW index on `vector` columns wider than this
 MAX_DIM = 16000  # widest `vector` column pgvector accepts
 T = TypeVar("T")
@@ -72,7 +75,7 @@ class PgVectorStore:
         self._iterative = self._supports_iterative_scan(self.pgvector_version)
         self._pool = self._connector.pool(self._configure)
         self._closed = False
-        self._sql_cache: dict[Shape, tuple[bytes, bytes]] = {}
+        self._sql_cache: dict[Shape, Statements] = {}
         self._sql_lock = threading.Lock()
         self.fallback_scans = 0  # queries the index left short, answered by an exact scan
 
@@ -241,6 +244,28 @@ class PgVectorStore:
     def query(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
     ) -> list[Hit]:
+        rows = self._nearest(vector, limit, filters, payload=True)
+        # Sorted by (-score, id) as plain tuples: ids are unique, so nothing past them compares.
+        ranked: list[tuple[float, str, float, Any]] = []
+        for rid, payload, d in rows:
+            score = 0.0 if math.isnan(d) else 1.0 - float(d)
+            ranked.append((-score, rid, score, payload))
+        ranked.sort()
+        return _HITS.validate_python(
+            [{"id": rid, "score": score, "payload": payload} for _, rid, score, payload in ranked])
+
+    def query_ids(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[tuple[str, float]]:
+        """`query` without the payload column: the same statement and plan, less to send."""
+        rows = self._nearest(vector, limit, filters, payload=False)
+        pairs = [(rid, 0.0 if math.isnan(d) else 1.0 - float(d)) for rid, d in rows]
+        pairs.sort(key=lambda p: (-p[1], p[0]))
+        return pairs
+
+    def _nearest(self, vector: Sequence[float], limit: int, filters: FilterNode | None, *,
+                 payload: bool) -> list[Any]:
+        """Rows (id, payload, distance) or (id, distance) of the `limit` nearest matches."""
         require_support(NAME, filters, self.capabilities)
         q = Vector(check_vector(vector, self.dimension, NAME))
         if limit <= 0:
@@ -251,7 +276,8 @@ class PgVectorStore:
             not self._iterative or self.config.iterative_scan == "off")
 
         def run(conn: psycopg.Connection[Any]) -> list[Any]:
-            ann, exact = self._query_sql(shape, conn)
+            statements = self._query_sql(shape, conn)
+            ann, exact = statements[:2] if payload else statements[2:]
             if self.exact:
                 return conn.execute(exact, args).fetchall()
             if raise_ef:
@@ -269,18 +295,11 @@ class PgVectorStore:
                 rows = conn.execute(exact, args).fetchall()
             return rows
 
-        rows = self._run("query", run)
-        # Sorted by (-score, id) as plain tuples: ids are unique, so nothing past them compares.
-        ranked: list[tuple[float, str, float, Any]] = []
-        for rid, payload, d in rows:
-            score = 0.0 if math.isnan(d) else 1.0 - float(d)
-            ranked.append((-score, rid, score, payload))
-        ranked.sort()
-        return _HITS.validate_python(
-            [{"id": rid, "score": score, "payload": payload} for _, rid, score, payload in ranked])
+        return self._run("query", run)
 
-    def _query_sql(self, shape: Shape, conn: psycopg.Connection[Any]) -> tuple[bytes, bytes]:
-        """The ANN and exact statements for a filter shape, composed once and cached as bytes.
+    def _query_sql(self, shape: Shape, conn: psycopg.Connection[Any]) -> Statements:
+        """The ANN and exact statements for a filter shape, with and without the payload
+        column, composed once and cached as bytes.
 
         Identifiers and SQL here are ASCII (names are validated), so the bytes are the same for
         every connection of the pool. Only the shape is the key: values are always bound.
@@ -289,21 +308,25 @@ class PgVectorStore:
         if found is not None:
             return found
         cond = condition(shape)
-        # ANN: the HNSW index orders the scan and stops at the LIMIT. Relaxed iterative scans
-        # may return those rows slightly out of order; `query` sorts them by (-score, id)
-        # anyway, so an outer ORDER BY in SQL (~10 µs of server time) would be redundant.
-        ann = sql.SQL(
-            "SELECT id, payload, embedding <=> %s AS distance FROM {t} WHERE {cond}"
-            " ORDER BY distance LIMIT %s"
-        ).format(t=self._table, cond=cond)
-        # Exact: `+ 0` hides the distance from the HNSW index, so Postgres scans (or uses the
-        # GIN index for the filter) and sorts every matching row.
-        exact = sql.SQL(
-            "SELECT id, payload, distance FROM ("
-            " SELECT id, payload, embedding <=> %s AS distance FROM {t} WHERE {cond}) AS m"
-            " ORDER BY distance + 0::float8, id LIMIT %s"
-        ).format(t=self._table, cond=cond)
-        found = (ann.as_bytes(conn), exact.as_bytes(conn))
+        out = []
+        for cols in ("id, payload", "id"):
+            # ANN: the HNSW index orders the scan and stops at the LIMIT. Relaxed iterative
+            # scans may return those rows slightly out of order; the caller sorts them by
+            # (-score, id) anyway, so an outer ORDER BY in SQL (~10 µs of server time) would be
+            # redundant.
+            ann = sql.SQL(
+                "SELECT {cols}, embedding <=> %s AS distance FROM {t} WHERE {cond}"
+                " ORDER BY distance LIMIT %s"
+            ).format(cols=sql.SQL(cols), t=self._table, cond=cond)
+            # Exact: `+ 0` hides the distance from the HNSW index, so Postgres scans (or uses
+            # the GIN index for the filter) and sorts every matching row.
+            exact = sql.SQL(
+                "SELECT {cols}, distance FROM ("
+                " SELECT {cols}, embedding <=> %s AS distance FROM {t} WHERE {cond}) AS m"
+                " ORDER BY distance + 0::float8, id LIMIT %s"
+            ).format(cols=sql.SQL(cols), t=self._table, cond=cond)
+            out += [ann.as_bytes(conn), exact.as_bytes(conn)]
+        found = (out[0], out[1], out[2], out[3])
         with self._sql_lock:
             while len(self._sql_cache) >= SQL_CACHE_SIZE:
                 del self._sql_cache[next(iter(self._sql_cache))]  # the oldest shape goes

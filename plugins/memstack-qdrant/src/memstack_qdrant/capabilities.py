@@ -10,7 +10,7 @@ from memstack_qdrant.config import QdrantStoreConfig
 FILTER_CAPABILITIES = (caps.ALL_FILTER_CAPS - {caps.FILTER_RANGE_STR})
 
 # What every mode has.
-BASE_CAPABILITIES = frozenset(FILTER_CAPABILITIES)
+BASE_CAPABILITIES = frozenset(FILTER_CAPABILITIES | {caps.QUERY_IDS})
 # What the provider can do in some mode: the ProviderSpec lists this; an instance declares what
 # its own config does (`for_config`).
 ALL_CAPABILITIES = BASE_CAPABILITIES | {caps.EXACT_SEARCH, caps.PERSISTENT, caps.MULTIPROCESS}

@@ -249,6 +249,28 @@ class QdrantVectorStore:
     def query(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
     ) -> list[Hit]:
+        hits = []
+        for p in self._nearest(vector, limit, filters, True):
+            rid, user, _ = pl.decode(p.payload)
+            if rid is not None:
+                hits.append(Hit(id=rid, score=float(p.score), payload=user))
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits
+
+    def query_ids(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[tuple[str, float]]:
+        """`query` with only the id key of each payload."""
+        pairs = []
+        for p in self._nearest(vector, limit, filters, [pl.ID_KEY]):
+            rid = (p.payload or {}).get(pl.ID_KEY)
+            if rid is not None:
+                pairs.append((rid, float(p.score)))
+        pairs.sort(key=lambda h: (-h[1], h[0]))
+        return pairs
+
+    def _nearest(self, vector: Sequence[float], limit: int, filters: FilterNode | None,
+                 with_payload: bool | list[str]) -> list[Any]:
         require_support(NAME, filters, self.capabilities)
         self._ensure()
         q = check_vector(vector, self.dimension, NAME)
@@ -263,16 +285,10 @@ class QdrantVectorStore:
                 limit=limit,
                 query_filter=to_qdrant(filters),
                 search_params=params,
-                with_payload=True,
+                with_payload=with_payload,
                 with_vectors=False,
             )
-        hits = []
-        for p in res.points:
-            rid, user, _ = pl.decode(p.payload)
-            if rid is not None:
-                hits.append(Hit(id=rid, score=float(p.score), payload=user))
-        hits.sort(key=lambda h: (-h.score, h.id))
-        return hits
+        return list(res.points)
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         self._ensure()

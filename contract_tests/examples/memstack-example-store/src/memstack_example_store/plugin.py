@@ -28,5 +28,6 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             factory=_build,
             capabilities=CAPABILITIES,
             summary="Example store: one JSON file per collection, exact cosine search.",
+            contract_level=2,  # the suite version this store was last checked against
         )
     ]
