@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 import memstack
 from memstack import Memory
 from memstack.errors import ConfigError, InvalidInput, LLMOutputError, MemoryNotFound, ScopeError
+from memstack.models import Record
 from memstack_contract.fakes import ScriptedLLM
 
 
@@ -375,3 +377,40 @@ def test_by_id_calls_honour_a_given_scope(memory: Memory) -> None:
         memory.delete(a.id, user_id="bob")
     assert memory.get(a.id).memory == "alice's diary"  # type: ignore[union-attr]
     assert [h.event for h in memory.history(a.id)] == ["ADD"]
+
+
+# --- `insert` for new memories ------------------------------------------------------------------
+def test_new_memories_are_inserted_and_changes_upserted(base_config: dict[str, Any]) -> None:
+    from memstack.builtin.memory_store import InMemoryVectorStore, MemoryStoreConfig
+    from memstack.capabilities import INSERT
+
+    class InsertingStore(InMemoryVectorStore):
+        capabilities = InMemoryVectorStore.capabilities | {INSERT}
+
+        def __init__(self, config: MemoryStoreConfig) -> None:
+            super().__init__(config)
+            self.writes: list[tuple[str, list[str]]] = []
+
+        def insert(self, records: Sequence[Record]) -> None:
+            assert not self.get([r.id for r in records]), "insert of a stored id"
+            self.writes.append(("insert", [r.id for r in records]))
+            super().upsert(records)
+
+        def upsert(self, records: Sequence[Record]) -> None:
+            self.writes.append(("upsert", [r.id for r in records]))
+            super().upsert(records)
+
+    store = InsertingStore(MemoryStoreConfig(collection="i", dimension=64))
+    with Memory(base_config, vector_store=store) as m:
+        first = m.add("I live in Paris", user_id="u", infer=False).results[0]
+        m.add(["I live in Paris", "I like tea", "I like coffee"], user_id="u", infer=False)
+        assert [kind for kind, _ in store.writes] == ["insert", "insert"]
+        assert len(store.writes[1][1]) == 2  # the repeat is not written again
+        m.update(first.id, "I live in Rome")
+        assert store.writes[-1] == ("upsert", [first.id])
+        # the original text again: its derived id is taken by the updated memory
+        again = m.add("I live in Paris", user_id="u", infer=False).results[0]
+        assert again.event == "ADD" and again.id != first.id
+        assert store.writes[-1] == ("insert", [again.id])
+        assert {r.payload["text"] for r in store.list()} == {
+            "I live in Rome", "I live in Paris", "I like tea", "I like coffee"}

@@ -386,7 +386,7 @@ def test_ids_only_query_ranks_exactly_like_the_full_query(base_config: dict[str,
         slow_store = FullQueryOnly(MemoryStoreConfig(collection="full", dimension=64))
         with Memory(config, vector_store=slow_store) as slow:
             for m in (fast, slow):
-                assert (m._query_ids is not None) == (m is fast)
+                assert m._query_ids == (m is fast)
             for user in ("alice", "bob"):
                 texts = [" ".join(rng.sample(WORDS, 3)) + f" {n}" for n in range(40)]
                 fast.add(texts, user_id=user, infer=False)

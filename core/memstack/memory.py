@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from memstack import journal, prompts
-from memstack.capabilities import QUERY_IDS
+from memstack.capabilities import INSERT, QUERY_IDS
 from memstack.config import MemoryConfig, ProviderSection, load_config
 from memstack.errors import ConfigError, InvalidInput, MemoryNotFound, ProviderError
 from memstack.filters import Comparison, FilterNode, and_filters, parse_filter
@@ -44,7 +44,15 @@ from memstack.payload import (
     to_item,
 )
 from memstack.pipeline import AddContext, ChangeContext, SearchContext, run_hook
-from memstack.protocols import LLM, Embedder, HistoryStore, IdsQuery, Reranker, VectorStore
+from memstack.protocols import (
+    LLM,
+    Embedder,
+    HistoryStore,
+    IdsQuery,
+    Inserts,
+    Reranker,
+    VectorStore,
+)
 from memstack.ranking import fuse
 from memstack.registry import get_registry
 
@@ -107,8 +115,9 @@ class Memory:
         self.keywords: KeywordIndex | StoreKeywordSearch | None = (
             open_keyword_index(self.store, cfg) if cfg.search.mode == "hybrid" else None)
         self._write_lock = WriteLock(getattr(self.history_store, "lock", None))
-        self._query_ids = (self.store.query_ids if QUERY_IDS in self.store.capabilities
-                           and isinstance(self.store, IdsQuery) else None)
+        caps = self.store.capabilities  # optional protocols, used when declared
+        self._query_ids = QUERY_IDS in caps and isinstance(self.store, IdsQuery)
+        self._inserts = INSERT in caps and isinstance(self.store, Inserts)
         self.recovered = journal.recover(self.store, self.history_store)
         if self.keywords is not None:
             self.keywords.sync(self.store)
@@ -155,11 +164,15 @@ class Memory:
                          strict=False)
 
     def _apply(self, entries: list[HistoryEntry], upserts: list[Record],
-               deletes: list[str]) -> None:
-        """Two-phase write of one batch, keeping the keyword index in step."""
+               deletes: list[str], *, new: bool = False) -> None:
+        """Two-phase write of one batch, keeping the keyword index in step. `new`: every
+        record's id was just checked free under the write lock (the store may `insert`)."""
         def change() -> None:
             if upserts:
-                self.store.upsert(upserts)
+                if new and self._inserts:
+                    self.store.insert(upserts)  # type: ignore[attr-defined]
+                else:
+                    self.store.upsert(upserts)
             if deletes:
                 self.store.delete(deletes)
 
@@ -278,7 +291,7 @@ class Memory:
                 added.append(event)
                 out.append((h, event))
             if entries:
-                self._apply(entries, records, [])
+                self._apply(entries, records, [], new=True)
         self._changed(added, scope)
         return out
 
@@ -427,9 +440,10 @@ class Memory:
         else:
             # Fusion returns a few of `fetch` candidates: read payloads for those alone.
             candidates: list[tuple[str, dict[str, Any] | None, float]]
-            if self._query_ids is not None and not use_rerank:
-                candidates = [(rid, None, score) for rid, score
-                              in self._query_ids(qvec, limit=fetch, filters=node)]
+            if self._query_ids and not use_rerank:
+                pairs = self.store.query_ids(qvec, limit=fetch,  # type: ignore[attr-defined]
+                                             filters=node)
+                candidates = [(rid, None, score) for rid, score in pairs]
             else:
                 candidates = [(h.id, h.payload, h.score)
                               for h in self.store.query(qvec, limit=fetch, filters=node)]

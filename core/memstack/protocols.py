@@ -75,6 +75,19 @@ class IdsQuery(Protocol):
 
 
 @runtime_checkable
+class Inserts(Protocol):
+    """Optional, with capability `insert`: `upsert` for records whose ids are not stored.
+
+    The engine calls it only for ids it has just checked are free, under its write lock (new
+    memories), so a store may skip what replacing needs (Chroma reads a record before replacing
+    it, to drop metadata keys the new one lacks). Given a stored id, what happens is the store's
+    business; the engine never does that.
+    """
+
+    def insert(self, records: Sequence[Record]) -> None: ...
+
+
+@runtime_checkable
 class Embedder(Protocol):
     """Turns texts into vectors of `dimension` floats, in batches."""
 

@@ -21,19 +21,23 @@ def texts(n: int) -> list[str]:
 
 
 def arm(memory: Memory, point: str, batch_no: int) -> None:
-    """Die at `point` during the `batch_no`-th write (0-based)."""
+    """Die at `point` during the `batch_no`-th write (0-based): `upsert`, or `insert` on a store
+    that declares it (new memories are written with it)."""
     calls = {"n": 0}
-    store_upsert = memory.store.upsert
 
-    def upsert(records):  # type: ignore[no-untyped-def]
-        if point == "after_begin" and calls["n"] == batch_no:
-            os._exit(9)
-        store_upsert(records)
-        if point == "after_store" and calls["n"] == batch_no:
-            os._exit(9)
-        calls["n"] += 1
+    def dying(write):  # type: ignore[no-untyped-def]
+        def wrapped(records):  # type: ignore[no-untyped-def]
+            if point == "after_begin" and calls["n"] == batch_no:
+                os._exit(9)
+            write(records)
+            if point == "after_store" and calls["n"] == batch_no:
+                os._exit(9)
+            calls["n"] += 1
+        return wrapped
 
-    memory.store.upsert = upsert  # type: ignore[method-assign]
+    for name in ("upsert", "insert"):
+        if hasattr(memory.store, name):
+            setattr(memory.store, name, dying(getattr(memory.store, name)))
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from memstack.capabilities import Kind
 from memstack.errors import DimensionMismatch, InvalidInput
 from memstack.filters import missing_capabilities, parse_filter
 from memstack.models import Hit, Record
-from memstack.protocols import IdsQuery, VectorStore
+from memstack.protocols import IdsQuery, Inserts, VectorStore
 from memstack_contract import data, guard
 from memstack_contract.base import Builder, ContractBase, capabilities_of
 from memstack_contract.data import assert_equal, payload_problem
@@ -222,6 +222,39 @@ class VectorStoreContract(FilterTests, LifecycleTests, ContractBase):
         assert len(store.list()) == len(ids)
         store.delete(ids)
         self.settled(store, lambda: assert_equal(store.count(), 0, "count after bulk delete"))
+
+    @contract(since=2, group="crud")
+    def test_insert_writes_new_records_as_upsert_would(self, store: Any) -> None:
+        """The engine writes new memories with `insert`: what it stores must read back exactly
+        as after `upsert` (payload types, vectors, batches past the backend's limit)."""
+        self.require(self.caps(store), caps.INSERT)
+        assert isinstance(store, Inserts), "declares 'insert' without an insert() method"
+        payload = copy.deepcopy(data.PAYLOAD_SAMPLES)
+        first = [Record(id="p", vector=data.unit(0), payload=payload),
+                 *data.search_records()[:5]]
+        store.insert(first)
+        store.insert([])
+        bulk = data.bulk_records(self.bulk_size)
+        store.insert(bulk)
+        total = len(first) + len(bulk)
+        self.settled(store, lambda: assert_equal(store.count(), total, "count after insert"))
+        got = store.get([r.id for r in first], with_vectors=True)
+        assert [r.id for r in got] == [r.id for r in first]
+        problem = payload_problem("get() after insert", got[0].payload, payload)
+        assert not problem, problem
+        for want, have in zip(first, got, strict=True):
+            assert have.vector is not None and data.cosine(have.vector, want.vector or []) \
+                > 1 - 1e-5, f"{want.id}: the vector read back is not the one inserted"
+        assert [r.id for r in store.get([r.id for r in bulk])] == [r.id for r in bulk]
+        assert store.query(data.unit(0), limit=1)[0].id == "p"
+        for size in (DIM - 1, DIM + 1):
+            with pytest.raises(DimensionMismatch):
+                store.insert([Record(id=f"d{size}", vector=[0.5] * size, payload={})])
+        bad = data.unit(0)
+        bad[2] = math.nan
+        with pytest.raises(InvalidInput):
+            store.insert([Record(id="nan", vector=bad, payload={})])
+        assert store.count() == total, "a rejected record was inserted anyway"
 
     @contract(since=1, group="crud")
     def test_reset_empties(self, store: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-CONTRACT_VERSION = 2  # 2: query_ids (capability 'query_ids')
+CONTRACT_VERSION = 2  # 2: query_ids and insert (capabilities 'query_ids', 'insert')
 MARKER = "memstack_contract"
 ATTR = "_memstack_contract"
 

@@ -18,7 +18,7 @@ from memstack.models import Hit, Record
 from memstack.spec import VectorStoreConfig
 from memstack.vectors import check_vector
 
-CAPABILITIES = caps.ALL_FILTER_CAPS | {caps.EXACT_SEARCH, caps.QUERY_IDS}
+CAPABILITIES = caps.ALL_FILTER_CAPS | {caps.EXACT_SEARCH, caps.QUERY_IDS, caps.INSERT}
 
 
 class MemoryStoreConfig(VectorStoreConfig):
@@ -53,6 +53,10 @@ class InMemoryVectorStore:
             for rid, vec, unit, payload in prepared:
                 self._rows.pop(rid, None)  # re-insert: a replaced record moves to the end
                 self._rows[rid] = (vec, unit, payload)
+
+    def insert(self, records: Sequence[Record]) -> None:
+        """New ids need nothing upsert does not do here."""
+        self.upsert(records)
 
     def query(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None

@@ -14,7 +14,7 @@ def capabilities_for(mode: str | None) -> frozenset[str]:
     """disk and server keep data across reopen; only a server is safe for several processes
     (an embedded Chroma keeps its index in the process: another process's writes stay invisible
     to its queries)."""
-    out = set(FILTERS) | {caps.QUERY_IDS}
+    out = set(FILTERS) | {caps.QUERY_IDS, caps.INSERT}
     if mode in (None, "disk", "server"):
         out.add(caps.PERSISTENT)
     if mode == "server":

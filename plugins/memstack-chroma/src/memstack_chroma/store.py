@@ -68,6 +68,13 @@ class ChromaVectorStore:
 
     # --- writing -------------------------------------------------------------------------
     def upsert(self, records: Sequence[Record]) -> None:
+        self._write(records, replace=True)
+
+    def insert(self, records: Sequence[Record]) -> None:
+        """`upsert` for ids that are not stored: no read of the old metadata first."""
+        self._write(records, replace=False)
+
+    def _write(self, records: Sequence[Record], *, replace: bool) -> None:
         if not records:
             return
         latest: dict[str, Record] = {}
@@ -86,10 +93,11 @@ class ChromaVectorStore:
             for start in range(0, len(ids), step):
                 batch = ids[start : start + step]
                 mds = metadatas[start : start + step]
-                with self._backend("upsert"):
-                    old = col.get(ids=batch, include=["metadatas"])
-                    if old["ids"]:
-                        _drop_stale_keys(batch, mds, old["ids"], old["metadatas"])
+                with self._backend("upsert" if replace else "insert"):
+                    if replace:
+                        old = col.get(ids=batch, include=["metadatas"])
+                        if old["ids"]:
+                            _drop_stale_keys(batch, mds, old["ids"], old["metadatas"])
                     col.upsert(ids=batch, embeddings=vectors[start : start + step], metadatas=mds)
 
     def delete(self, ids: Sequence[str]) -> None:
