@@ -451,3 +451,27 @@ def test_vector_hits_changed_between_query_and_read_come_back_fresh(
         assert victim not in [it.id for it in found]
         assert len(found) == 3  # the next candidate took the deleted one's place
         assert {it.id: it.memory for it in found}.get(rewritten) == "violin lesson moved"
+
+
+def test_similarities_agree_with_and_without_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    from array import array
+
+    import numpy  # noqa: F401  (loaded: the fast path is taken)
+
+    from memstack.vectors import norm, similarities
+
+    rng = random.Random(3)
+    query = [rng.uniform(-1, 1) for _ in range(48)]
+    vectors: dict[str, Any] = {f"v{i}": array("f", [rng.uniform(-1, 1) for _ in range(48)])
+                               for i in range(7)}
+    vectors["zero"] = [0.0] * 48
+    vectors["none"] = None
+    fast = similarities(query, vectors)
+    alone = {rid: similarities(query, {rid: v})[rid] for rid, v in vectors.items()}
+    assert fast == alone  # a vector scores the same whatever else is scored with it
+    monkeypatch.delitem(sys.modules, "numpy")
+    slow = similarities(query, vectors, {rid: norm(v) for rid, v in vectors.items() if v})
+    assert fast.keys() == slow.keys() and fast["zero"] == slow["zero"] == fast["none"] == 0.0
+    assert all(abs(fast[r] - slow[r]) < 1e-12 for r in fast)
+    assert max(fast.values()) > 0.1  # real similarities were compared

@@ -15,6 +15,7 @@ search re-reads from the store only the few that make its final results.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import threading
@@ -312,8 +313,8 @@ class KeywordIndex:
                             continue
                     norm = tf + self.k1 * (1 - self.b + self.b * part.lengths[rid] / avg)
                     scores[rid] += idf * tf * (self.k1 + 1) / norm
-            ranked = sorted(scores.items(), key=lambda p: (-p[1], p[0]))
-            return ranked[:limit]
+            # the first `limit` of the full sort (best first, ties by id), without sorting it all
+            return heapq.nsmallest(limit, scores.items(), key=lambda p: (-p[1], p[0]))
 
 
 class StoreKeywordSearch:

@@ -20,13 +20,12 @@ is always what the store holds now. Vector hits may come without payloads (a sto
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from memstack.models import Record
 from memstack.protocols import VectorStore
-from memstack.vectors import norm
+from memstack.vectors import similarities
 
 Ranked = list[tuple[str, dict[str, Any], float]]
 # Vector hits as (id, payload, score); payload None when the store was asked for ids only.
@@ -42,21 +41,6 @@ class VectorCache(Protocol):
         ...
 
     def remember(self, records: Sequence[Record], gone: Sequence[str]) -> None: ...
-
-
-def _similarities(query: Sequence[float], vectors: Mapping[str, Sequence[float] | None],
-                  norms: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Cosine similarity of the query with each vector (0.0 for a missing or zero vector);
-    the query's norm is computed once (a vector's too when `norms` has it), the products with
-    C-level map/sum."""
-    q = list(query)
-    qn = norm(q)
-    out: dict[str, float] = {}
-    for rid, v in vectors.items():
-        vn = (norms[rid] if norms is not None and rid in norms
-              else norm(v) if v is not None else 0.0)
-        out[rid] = sum(map(operator.mul, q, v)) / (qn * vn) if qn and vn and v else 0.0
-    return out
 
 
 def _minmax(scores: Mapping[str, float]) -> dict[str, float]:
@@ -104,7 +88,7 @@ def fuse(vector_hits: Candidates, keyword_hits: Sequence[tuple[str, float]],
     unverified: set[str] = set()
     if missing and cache is not None:
         hits = cache.cached(missing)
-        sims = _similarities(query_vector, {rid: v for rid, (_, v, _) in hits.items()},
+        sims = similarities(query_vector, {rid: v for rid, (_, v, _) in hits.items()},
                              {rid: n for rid, (_, _, n) in hits.items()})
         for rid, (payload, _, _) in hits.items():
             known[rid] = (payload, sims[rid])
@@ -143,7 +127,7 @@ def _read(store: VectorStore, ids: Sequence[str],
     A vector hit that came without payload (in `keep_score` with payload None) keeps the
     store's query score; the others get the cosine of their stored vector."""
     records = store.get(list(ids), with_vectors=True)
-    sims = _similarities(query_vector, {r.id: r.vector for r in records})
+    sims = similarities(query_vector, {r.id: r.vector for r in records})
     for rec in records:
         held = keep_score.get(rec.id) if keep_score is not None else None
         score = held[1] if held is not None and held[0] is None else sims[rec.id]
