@@ -151,26 +151,29 @@ class ChromaVectorStore:
         if limit <= 0:
             return []
         todo = plan(filters, self._layout)
-        if not todo.exact:  # string ranges are checked here, on the payloads
-            return [(h.id, h.score) for h in self.query(vector, limit=limit, filters=filters)]
-        with self._backend("query"):
-            res = self._collection.query(query_embeddings=query, n_results=limit,
-                                         where=todo.where, include=["distances"])
-        pairs = [(i, _similarity(d)) for i, d in zip(res["ids"][0], res["distances"][0],
-                                                     strict=True)]
-        pairs.sort(key=lambda p: (-p[1], p[0]))
-        return pairs
+        if todo.exact:
+            hits = self._nearest(query, limit, todo.where, payload=False)
+            hits.sort(key=lambda h: (-h.score, h.id))
+        else:  # string ranges are checked here, on the payloads
+            hits = self.query(vector, limit=limit, filters=filters)
+        return [(h.id, h.score) for h in hits]
 
-    def _nearest(self, query: Any, n: int, where: dict[str, Any] | None) -> list[Hit]:
+    def _nearest(self, query: Any, n: int, where: dict[str, Any] | None, *,
+                 payload: bool = True) -> list[Hit]:
+        """The `n` nearest records matching `where`; without `payload`, hits carry `{}`."""
         with self._backend("query"):
             res = self._collection.query(
                 query_embeddings=query, n_results=n, where=where,
-                include=["metadatas", "distances"],
+                include=["metadatas", "distances"] if payload else ["distances"],
             )
         layout = self._layout
+        ids, distances = res["ids"][0], res["distances"][0]
+        if not payload:
+            return [Hit.model_construct(id=i, score=_similarity(d), payload={})
+                    for i, d in zip(ids, distances, strict=True)]
         return [
             Hit.model_construct(id=i, score=_similarity(d), payload=decode(m, layout))
-            for i, d, m in zip(res["ids"][0], res["distances"][0], res["metadatas"][0], strict=True)
+            for i, d, m in zip(ids, distances, res["metadatas"][0], strict=True)
         ]
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
