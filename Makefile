@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv demo test lint contract bench bench-peers locomo reliability reliability-full \
+.PHONY: venv demo test lint system-deps contract bench bench-peers locomo reliability reliability-full \
 	import-time clean
 
 venv: $(STAMP)
@@ -28,8 +28,13 @@ $(STAMP): pyproject.toml constraints.txt requirements-dev.txt contract_tests/pyp
 demo: $(STAMP)
 	$(VENV)/bin/memstack demo
 
-test: $(STAMP) lint
+test: $(STAMP) lint system-deps
 	$(PY) -m pytest -q -p no:cacheprovider tests contract_tests/tests $(foreach p,$(PLUGINS),$(p)/tests)
+
+# System packages some plugins' tests drive (Node for MCP clients, Chromium for the dashboard):
+# each plugin may ship an idempotent `system-deps.sh`; it installs only what is missing.
+system-deps:
+	@for f in $(wildcard plugins/*/system-deps.sh); do bash $$f || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import argparse
+
     from memstack.pipeline import AddContext, ChangeContext, SearchContext
     from memstack.spec import ProviderSpec
 
@@ -69,6 +71,19 @@ def memstack_before_search(ctx: SearchContext) -> None:
 @hookspec
 def memstack_after_search(ctx: SearchContext) -> None:
     """After a search, with ``ctx.results`` set; edit the list to filter or re-order results."""
+
+
+# --- command line: plugins add `memstack` subcommands -----------------------------------------
+@hookspec
+def memstack_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add subcommands to the `memstack` command (as datasette's ``register_commands`` does).
+
+    Call ``subparsers.add_parser(NAME, help=...)``, add arguments, and
+    ``set_defaults(func=handler)``; ``handler(args) -> int`` is the exit code. Import heavy
+    libraries inside the handler, not at module level, so ``memstack --help`` stays fast. A
+    `MemstackError` raised by the handler prints ``error: ...`` and exits 2. The core adds no
+    command through this hook; ``memstack check`` comes from memstack-contract-tests this way.
+    """
 
 
 REGISTRATION_HOOKS = {

@@ -157,8 +157,24 @@ def plugin_system() -> PluginSystem:
     return _system
 
 
-def get_plugin_manager() -> pluggy.PluginManager:
-    return plugin_system().pm
+def call_each(hook: str, **kwargs: Any) -> list[Any]:
+    """Call `hook` through pluggy once per plugin, in pluggy's order (``tryfirst`` / ``trylast``
+    honoured), so that one plugin's failure marks that plugin *failed* and the others still run.
+    For hooks that must not let one plugin break the caller (the CLI's command hook)."""
+    system = plugin_system()
+    pm = system.pm
+    impls = getattr(pm.hook, hook).get_hookimpls()
+    results: list[Any] = []
+    for impl in reversed(impls):  # pluggy calls the last registered (or tryfirst) first
+        others = [i.plugin for i in impls if i.plugin is not impl.plugin]
+        caller = pm.subset_hook_caller(hook, remove_plugins=others)
+        try:
+            results.extend(caller(**kwargs))
+        except Exception as exc:
+            info = system.info_for(impl.plugin)
+            if info is not None:
+                info.fail(f"{hook} raised {_short_error(exc)}")
+    return results
 
 
 def register(plugin: Any, name: str | None = None) -> str:

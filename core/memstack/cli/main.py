@@ -81,28 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", help="keep the demo's data here (default: a temporary directory)")
     p.set_defaults(func=demo.cmd_demo)
 
-    p = sub.add_parser("check", help="run the contract suite on an installed provider")
-    p.add_argument("provider", nargs="?", help="KIND:NAME, e.g. vector_store:chroma")
-    p.add_argument("--config", help="provider config as JSON")
-    p.add_argument("--report", help="write a conformance report (markdown + JSON)")
-    p.set_defaults(func=cmd_check)
+    _plugin_commands(sub)
     return parser
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    import json
+def _plugin_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Subcommands from plugins (hook ``memstack_commands``). One plugin whose hook fails, or
+    that takes a name already in use, is marked failed in `memstack plugins`; the rest work."""
+    from memstack.plugins import call_each
 
-    from memstack.errors import ConfigError
-
-    try:
-        from memstack_contract.check import run_check
-    except ImportError:
-        raise ConfigError("`memstack check` needs the contract suite: "
-                          "pip install memstack-contract-tests") from None
-    if not args.provider:
-        raise ConfigError("give the provider to check as KIND:NAME, e.g. vector_store:memory")
-    config = json.loads(args.config) if args.config else None
-    return run_check(args.provider, config, args.report)
+    call_each("memstack_commands", subparsers=sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
