@@ -1,0 +1,127 @@
+"""The stack in use (providers, their settings, plugins, versions) and health, safe to show.
+
+Provider settings are rendered only after `redact`: any field whose name suggests a secret is
+replaced, and credentials inside connection strings (``postgresql://user:pw@host``,
+``password=...``) are masked, so no secret ever reaches a page.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+HIDDEN = "•••••• (hidden)"
+_SECRET_NAME = re.compile(r"(key|secret|token|passw|pwd|credential|auth|cookie|session|dsn)",
+                          re.IGNORECASE)
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):"
+                           r"(?P<pw>[^@/\s]*)@")
+_KV_SECRET = re.compile(r"(?P<k>\b(?:password|passwd|pwd|secret|token|api_?key)\s*[=:]\s*)"
+                        r"(?P<v>'[^']*'|\"[^\"]*\"|[^\s;&]+)", re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """Mask credentials embedded in a string (URLs with a password, key=value pairs)."""
+    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{HIDDEN}@", text)
+    return _KV_SECRET.sub(lambda m: f"{m['k']}{HIDDEN}", text)
+
+
+def redact(value: Any, name: str = "") -> Any:
+    """A copy of a config value fit for display."""
+    if name and _SECRET_NAME.search(name) and value not in (None, "", [], {}):
+        return HIDDEN
+    if hasattr(value, "get_secret_value"):  # pydantic SecretStr / SecretBytes
+        return HIDDEN
+    if isinstance(value, dict):
+        return {str(k): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, name) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact_text(repr(value))
+
+
+@dataclass
+class Provider:
+    kind: str
+    name: str
+    settings: dict[str, Any]
+
+
+def providers(memory: Any) -> list[Provider]:
+    """Each configured provider with its redacted settings, in pipeline order."""
+    cfg = memory.config
+    out = []
+    for kind in ("vector_store", "embedder", "llm", "reranker", "history_store"):
+        name = memory.names.get(kind)
+        if name is None:
+            continue
+        section = getattr(cfg, kind, None)
+        settings = dict(section.config) if section is not None and \
+            getattr(section, "provider", None) == name else {}
+        out.append(Provider(kind, name, redact(settings)))
+    return out
+
+
+def engine_settings(memory: Any) -> dict[str, Any]:
+    cfg = memory.config
+    return redact({"collection": cfg.collection, "batch_size": cfg.batch_size,
+                   "max_text_chars": cfg.max_text_chars,
+                   "search": cfg.search.model_dump()})
+
+
+def plugins() -> list[dict[str, Any]]:
+    from memstack.plugins import plugin_system
+
+    rows = []
+    for info in plugin_system().infos.values():
+        rows.append({"name": info.name, "distribution": info.distribution,
+                     "version": info.version, "status": info.status,
+                     "error": redact_text(info.error) if info.error else None})
+    return sorted(rows, key=lambda r: (r["status"] != "failed", r["name"]))
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("memstack", "memstack-server", "fastapi", "uvicorn", "starlette", "jinja2"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    millis: float
+
+
+def _check(name: str, probe: Any) -> Check:
+    start = time.perf_counter()
+    try:
+        detail = probe()
+        ok = True
+    except Exception as exc:  # a health page reports the failure instead of failing
+        ok, detail = False, f"{type(exc).__name__}: {redact_text(str(exc))[:300]}"
+    return Check(name, ok, detail, (time.perf_counter() - start) * 1000)
+
+
+def _history_probe(history_store: Any) -> str:
+    history_store.history("-health-probe-")  # a read by an id no memory has
+    return "reachable"
+
+
+def health(memory: Any) -> list[Check]:
+    """Can the vector store and the history store answer right now (with their latency)."""
+    return [
+        _check("vector store", lambda: f"{memory.store.count(None):,} memories"),
+        _check("history store", lambda: _history_probe(memory.history_store)),
+    ]
