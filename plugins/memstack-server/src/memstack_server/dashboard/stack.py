@@ -15,12 +15,24 @@ from importlib import metadata
 from typing import Any
 
 HIDDEN = "•••••• (hidden)"
-_SECRET_NAME = re.compile(r"(key|secret|token|passw|pwd|credential|auth|cookie|session|dsn)",
-                          re.IGNORECASE)
+_SECRET_PARTS = frozenset({
+    "key", "keys", "apikey", "secret", "secrets", "token", "password", "passwd",
+    "pwd", "passphrase", "credential", "credentials", "auth", "authorization", "bearer", "dsn",
+    "conninfo", "cookie", "private", "signature",
+})
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):"
                            r"(?P<pw>[^@/\s]*)@")
 _KV_SECRET = re.compile(r"(?P<k>\b(?:password|passwd|pwd|secret|token|api_?key)\s*[=:]\s*)"
                         r"(?P<v>'[^']*'|\"[^\"]*\"|[^\s;&]+)", re.IGNORECASE)
+
+
+def secret_name(name: str) -> bool:
+    """Whether a setting's name says it holds a secret (``api_key``, ``aws_secret_access_key``,
+    ``Authorization``, ``db_password``; not ``keyword_weight`` or ``tokenizer``)."""
+    parts = [p for p in re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+                                 .lower()) if p]
+    return any(p in _SECRET_PARTS or p.endswith(("password", "secret", "apikey"))
+               for p in parts)
 
 
 def redact_text(text: str) -> str:
@@ -31,7 +43,7 @@ def redact_text(text: str) -> str:
 
 def redact(value: Any, name: str = "") -> Any:
     """A copy of a config value fit for display."""
-    if name and _SECRET_NAME.search(name) and value not in (None, "", [], {}):
+    if name and secret_name(name) and value not in (None, "", [], {}):
         return HIDDEN
     if hasattr(value, "get_secret_value"):  # pydantic SecretStr / SecretBytes
         return HIDDEN
