@@ -1,0 +1,49 @@
+"""A host app that mounts memstack-mcp the way memstack-server does (README: "Mount it in your
+own ASGI app"): the MCP app at /mcp under a Starlette router, its lifespan run by the host, API
+keys mapped to scopes. Run: python mcp_host_app.py CONFIG PORT."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+
+import memstack
+from memstack_mcp.asgi import create_mcp_asgi_app
+
+KEYS = {
+    "key-alice": {"user_id": "alice"},
+    "key-bob": {"user_id": "bob"},
+    "key-alice-coder": {"user_id": "alice", "agent_id": "coder"},
+}
+
+
+def main() -> None:
+    config, port = sys.argv[1], int(sys.argv[2])
+    memory = memstack.Memory(config)
+    mcp_app = create_mcp_asgi_app(memory, lambda token: KEYS.get(token or ""))
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with mcp_app.lifespan():
+            yield
+
+    async def health(_request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[
+        Route("/health", health),
+        Route("/mcp", endpoint=mcp_app),   # exactly /mcp, no redirect to /mcp/
+        Mount("/mcp", app=mcp_app),        # /mcp/ and below
+    ], lifespan=lifespan)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
