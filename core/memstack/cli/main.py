@@ -17,7 +17,7 @@ def _memory_args(p: argparse.ArgumentParser, scope: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from memstack.cli import demo, memory_cmds, plugins_cmd
+    from memstack.cli import demo, memory_cmds, plugins_cmd, transfer_cmds
 
     parser = argparse.ArgumentParser(prog="memstack", description="Long-term memory for AI agents.")
     parser.add_argument("--version", action="store_true", help="print the version")
@@ -71,11 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
     _memory_args(p, scope=False)
     p.set_defaults(func=memory_cmds.cmd_delete)
 
-    p = sub.add_parser("import", help="bulk-import a JSONL file (one text per line)")
+    p = sub.add_parser("import", help="import a `memstack export` file (idempotent), or bulk-add "
+                       "a JSONL file of one text per line")
     p.add_argument("file")
     p.add_argument("--no-progress", action="store_true")
     _memory_args(p)
-    p.set_defaults(func=memory_cmds.cmd_import)
+    p.set_defaults(func=transfer_cmds.cmd_import)
+
+    p = sub.add_parser("export", help="write every memory (or a scope's) with its history as "
+                       "JSONL, to back up or move to another config")
+    p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p.add_argument("--no-vectors", action="store_true",
+                   help="leave vectors out (smaller; the import re-embeds)")
+    _memory_args(p)
+    p.set_defaults(func=transfer_cmds.cmd_export)
 
     p = sub.add_parser("demo", help="run the offline demo on the embedded default stack")
     p.add_argument("--dir", help="keep the demo's data here (default: a temporary directory)")

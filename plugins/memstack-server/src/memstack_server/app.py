@@ -33,7 +33,7 @@ from memstack_server.problems import (
     responses,
 )
 from memstack_server.schemas import Health, Ready
-from memstack_server.settings import ServerSettings
+from memstack_server.settings import ServerSettings, is_loopback
 
 if TYPE_CHECKING:
     from memstack import Memory
@@ -91,6 +91,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
         field = _loc(err.get("loc", ()))
         msg = "unknown field" if err.get("type") == "extra_forbidden" else str(err.get("msg"))
         if err.get("type") == "json_invalid":
+            field = "body"
             msg = f"malformed JSON: {err.get('ctx', {}).get('error', msg)}"
         if (field, msg) not in seen:
             seen.add((field, msg))
@@ -192,7 +193,10 @@ def _health_routes(app: FastAPI) -> None:
 
 
 def _mount_mcp(app: FastAPI, memory: Any, keys: KeyStore, settings: ServerSettings) -> None:
-    """memstack-mcp, when installed, at /mcp: the bearer key's scope is the session's scope."""
+    """memstack-mcp, when installed, at /mcp: the bearer key's scope is the session's scope.
+
+    MCP tools act in one scope and may write, so only scoped read-write keys open a session;
+    admin and read-only keys get 401 there (their rights cannot be expressed to MCP)."""
     if importlib.util.find_spec("memstack_mcp") is None:
         return
     try:
@@ -200,18 +204,21 @@ def _mount_mcp(app: FastAPI, memory: Any, keys: KeyStore, settings: ServerSettin
     except ImportError:  # an older memstack-mcp without the ASGI entry point
         log.info("memstack-mcp has no memstack_mcp.asgi; /mcp is not mounted")
         return
+    if not settings.auth.enabled:
+        log.info("/mcp is not mounted: it needs API keys (server.auth.enabled)")
+        return
 
     def authenticate(token: str | None) -> dict[str, str] | None:
-        if not settings.auth.enabled:
-            return {}
         key = keys.verify(token) if token else None
-        if key is None:
+        if key is None or key.admin or key.read_only or not key.scope:
             return None
         return dict(key.scope)
 
-    mcp_app = create_mcp_asgi_app(memory, authenticate)
-    lifespan = getattr(mcp_app, "lifespan", None) or getattr(
-        getattr(mcp_app, "router", None), "lifespan_context", None)
-    if lifespan is not None:
-        app.state.sub_lifespans.append(lambda _app: lifespan(mcp_app))
+    hosts = None
+    if not is_loopback(settings.host):
+        from memstack_mcp.asgi import LOOPBACK_HOSTS
+
+        hosts = [*LOOPBACK_HOSTS, f"{settings.host}:*", settings.host]
+    mcp_app = create_mcp_asgi_app(memory, authenticate, allowed_hosts=hosts)
+    app.state.sub_lifespans.append(lambda _app: mcp_app.lifespan())
     app.mount("/mcp", mcp_app)

@@ -1,0 +1,94 @@
+"""Real `memstack serve` processes for tests and benchmarks: start, wait until ready, stop.
+
+    with ServerProcess(config, tmp_path) as server:   # config: the YAML file's content, a dict
+        httpx.get(server.url + "/healthz")
+
+The server's log (stderr) is kept in ``server.log_path`` so tests can check what it wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """One `memstack serve --config FILE` process on a free loopback port."""
+
+    def __init__(self, config: dict[str, Any], directory: Path, *, name: str = "server",
+                 workers: int = 1, env: dict[str, str] | None = None,
+                 startup_timeout: float = 90.0) -> None:
+        self.config = config
+        self.directory = Path(directory)
+        self.name = name
+        self.workers = workers
+        self.env = env or {}
+        self.startup_timeout = startup_timeout
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config_path = self.directory / f"{name}.yaml"
+        self.log_path = self.directory / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        import httpx
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(yaml.safe_dump(self.config), encoding="utf-8")
+        cmd = [sys.executable, "-m", "memstack.cli.main", "serve", "--config",
+               str(self.config_path), "--port", str(self.port), "--workers", str(self.workers)]
+        env = {**os.environ, **self.env}
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"memstack serve exited with {self.proc.returncode}:\n"
+                                   f"{self.log()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"memstack serve not ready after {self.startup_timeout}s:\n"
+                           f"{self.log()[-3000:]}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") \
+            if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
