@@ -7,7 +7,8 @@ accepted, so a user can act on it without reading our source.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 
@@ -187,3 +188,41 @@ class ProviderBadRequest(RemoteProviderError):
 
 class ProviderBadResponse(RemoteProviderError):
     """The server answered 200 with something unusable (broken JSON, no content, refusal)."""
+
+
+def translate_errors(
+    provider: str,
+    action: str,
+    where: str = "",
+    *,
+    scrub: Callable[[str], str] | None = None,
+    hint: str | Callable[[BaseException], str] = "",
+) -> AbstractContextManager[None]:
+    """The one error translation every backend plugin uses around its library's calls:
+
+        with translate_errors("qdrant", "upsert", f"collection {name!r}", scrub=hide_key):
+            client.upsert(...)
+
+    A `MemstackError` passes through as it is (the plugin raised it on purpose); anything else
+    becomes a `StoreError` naming the provider, the action and where (collection, URL), with the
+    library's exception as `__cause__`. `scrub` removes secrets (keys, passwords in DSNs) from
+    the library's message before it reaches the error; `hint` (text, or a function of the
+    exception) says what the user might do.
+    """
+    from contextlib import contextmanager
+
+    @contextmanager
+    def translating() -> Iterator[None]:
+        try:
+            yield
+        except MemstackError:
+            raise
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            if scrub is not None:
+                detail = scrub(detail)
+            text = f"{action} failed" + (f" on {where}" if where else "") + f": {detail}"
+            advice = hint(exc) if callable(hint) else hint
+            raise StoreError(provider, text, hint=advice) from exc
+
+    return translating()
