@@ -11,10 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from memstack_server.keys import KeyStore
-from memstack_server.testing import ServerProcess
+from memstack_server.testing import Client, ServerProcess, fast_config
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,34 +29,6 @@ def memstack_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-
-
-def fast_config(directory: Path, **server: Any) -> dict[str, Any]:
-    return {
-        "vector_store": {"provider": "memory"},
-        "embedder": {"provider": "hashing"},
-        "history_store": {"provider": "sqlite", "config": {"path": str(directory / "h.db")}},
-        "server": {"limits": {"rate_per_second": 10_000, "burst": 10_000}, **server},
-    }
-
-
-class Client:
-    """A server URL plus keys minted straight into its key database."""
-
-    def __init__(self, server: ServerProcess) -> None:
-        self.server = server
-        self.url = server.url
-        memory_part = {k: v for k, v in server.config.items() if k != "server"}
-        self.keys = KeyStore(memory_part)
-        self.admin = self.key(admin=True)
-
-    def key(self, **kwargs: Any) -> str:
-        raw, _ = self.keys.create("test", **kwargs)
-        return raw
-
-    def http(self, key: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from conftest import Client
+from memstack_server.testing import Client
 
 PROBLEM = "application/problem+json"
 

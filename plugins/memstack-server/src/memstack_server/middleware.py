@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from memstack_server.metrics import METRICS
-from memstack_server.problems import PROBLEM_TYPE, problem
+from memstack_server.problems import PROBLEM_TYPE, problem, redact
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -23,11 +23,15 @@ Scope = dict[str, Any]
 
 
 class RequestIdFilter(logging.Filter):
-    """Puts the current request id on every log record (`%(request_id)s`)."""
+    """Puts the current request id on every log record (`%(request_id)s`) and redacts
+    anything shaped like an API key from the message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = REQUEST_ID.get()
+        message = record.getMessage()
+        if "msk_" in message:
+            record.msg, record.args = redact(message), None
         return True
 
 
@@ -92,7 +96,8 @@ class RequestContext:
             seconds = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             METRICS.request(scope["method"], route, int(status["code"]), seconds)
-            access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status["code"],
+            access_log.info("%s %s %s %.1fms", scope["method"], redact(scope["path"]),
+                            status["code"],
                             seconds * 1000)
             REQUEST_ID.reset(token)
 

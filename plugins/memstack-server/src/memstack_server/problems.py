@@ -9,6 +9,7 @@ a key into an error, and the engine never sees one).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -47,6 +48,14 @@ TITLES = {
     502: "Upstream provider failed", 503: "Backend unavailable",
 }
 RETRY_AFTER_SECONDS = 5
+# Anything shaped like one of our keys, wherever a client put it (a path, a query, a body).
+KEY_LIKE = re.compile(r"msk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
+
+
+def redact(text: str) -> str:
+    """`text` with every API-key-shaped string replaced: errors and logs never carry a key,
+    even one a client pasted into a URL or a field by mistake."""
+    return KEY_LIKE.sub("msk_***", text) if "msk_" in text else text
 
 
 class FieldProblem(BaseModel):
@@ -71,9 +80,11 @@ def problem(status: int, slug: str, detail: str, *, instance: str | None = None,
             ) -> dict[str, Any]:
     body: dict[str, Any] = {"type": f"urn:memstack:problem:{slug}",
                             "title": TITLES.get(status, "Error"), "status": status,
-                            "detail": detail, "instance": instance, "request_id": request_id}
+                            "detail": redact(detail),
+                            "instance": redact(instance) if instance else instance,
+                            "request_id": request_id}
     if errors:
-        body["errors"] = errors
+        body["errors"] = [{k: redact(v) for k, v in e.items()} for e in errors]
     return body
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from memstack.models import HistoryEntry, MemoryEvent, MemoryItem
 
 ScopeId = Field(default=None, min_length=1, max_length=256)
+Text = Annotated[str, Field(min_length=1)]
 
 
 class Message(BaseModel):
@@ -24,8 +25,8 @@ class AddRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    messages: str | Message | list[str | Message] = Field(
-        description="a string, a chat message {role, content} or a list of them")
+    messages: Text | Message | Annotated[list[Text | Message], Field(min_length=1)] = Field(
+        description="a string, a chat message {role, content} or a non-empty list of them")
     user_id: str | None = ScopeId
     agent_id: str | None = ScopeId
     run_id: str | None = ScopeId

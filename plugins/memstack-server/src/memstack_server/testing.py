@@ -16,9 +16,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from memstack_server.keys import KeyStore
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def free_port() -> int:
@@ -92,3 +97,33 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def fast_config(directory: Path, **server: Any) -> dict[str, Any]:
+    return {
+        "vector_store": {"provider": "memory"},
+        "embedder": {"provider": "hashing"},
+        "history_store": {"provider": "sqlite", "config": {"path": str(directory / "h.db")}},
+        "server": {"limits": {"rate_per_second": 10_000, "burst": 10_000}, **server},
+    }
+
+
+class Client:
+    """A server URL plus keys minted straight into its key database."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+        self.url = server.url
+        memory_part = {k: v for k, v in server.config.items() if k != "server"}
+        self.keys = KeyStore(memory_part)
+        self.admin = self.key(admin=True)
+
+    def key(self, **kwargs: Any) -> str:
+        raw, _ = self.keys.create("test", **kwargs)
+        return raw
+
+    def http(self, key: str | None = None) -> httpx.Client:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from memstack.errors import InvalidInput
+from memstack.errors import InvalidInput, MemoryNotFound
 from memstack.inputs import check_scope
 from memstack_server.dashboard import scopes as scope_counts
 from memstack_server.dashboard import stack
@@ -300,10 +300,15 @@ async def _memory_or_404(request: Request, viewer: Viewer, memory_id: str) -> An
     memory = request.app.state.memory
     item = await run_in_threadpool(lambda: memory.get(memory_id, **viewer.scope))
     if item is None:
-        from memstack.errors import MemoryNotFound
-
         raise MemoryNotFound(memory_id)
     return item
+
+
+def _derives_from(memory_id: str, scope: dict[str, str], text_hash: str | None) -> bool:
+    from memstack.models import Scope
+    from memstack.payload import memory_id as derive
+
+    return bool(text_hash) and derive(Scope(**scope), text_hash or "") == memory_id
 
 
 def _scope_of(item: Any) -> dict[str, str]:
@@ -326,17 +331,14 @@ async def history_page(request: Request, memory_id: str) -> Response:
     if isinstance(viewer, Response):
         return viewer
     memory = request.app.state.memory
-    # History rows carry no scope, so a scoped key sees the history of live memories in its
-    # scope only; an admin also sees the history of deleted ones.
-    item = None
-    if viewer.scope:
-        item = await _memory_or_404(request, viewer, memory_id)
-    else:
-        item = await run_in_threadpool(memory.get, memory_id)
+    item = await run_in_threadpool(lambda: memory.get(memory_id, **viewer.scope))
     entries = await run_in_threadpool(memory.history, memory_id)
-    if item is None and not entries:
-        from memstack.errors import MemoryNotFound
-
+    # History rows carry no scope. A scoped key sees the history of a live memory in its scope
+    # and, once deleted, of one whose id derives from its scope and its first text (ids are
+    # scope + content hash), as the API decides; an admin sees every history.
+    visible = item is not None or (bool(entries) and (
+        not viewer.scope or _derives_from(memory_id, viewer.scope, entries[0].new_hash)))
+    if not visible:
         raise MemoryNotFound(memory_id)
     return render(request, "history.html", nav="scopes", item=item, memory_id=memory_id,
                   entries=list(reversed(entries)), scope=_scope_of(item) if item else {})

@@ -65,6 +65,20 @@ class Provider:
     settings: dict[str, Any]
 
 
+def _settings(kind: str, section: Any) -> dict[str, Any]:
+    """The settings the user gave, as the provider's own config model reads them: fields
+    typed `SecretStr` stay `SecretStr` (and so are hidden), whatever their name."""
+    raw = dict(getattr(section, "config", None) or {})
+    try:
+        from memstack.registry import get_registry
+
+        model = get_registry().validate_config(kind, section.provider, raw)
+        given = model.model_dump(exclude_unset=True)
+    except Exception:  # a provider without a model: fall back to the names
+        given = raw
+    return redact(given)
+
+
 def providers(memory: Any) -> list[Provider]:
     """Each configured provider with its redacted settings, in pipeline order."""
     cfg = memory.config
@@ -74,9 +88,8 @@ def providers(memory: Any) -> list[Provider]:
         if name is None:
             continue
         section = getattr(cfg, kind, None)
-        settings = dict(section.config) if section is not None and \
-            getattr(section, "provider", None) == name else {}
-        out.append(Provider(kind, name, redact(settings)))
+        same = section is not None and getattr(section, "provider", None) == name
+        out.append(Provider(kind, name, _settings(kind, section) if same else {}))
     return out
 
 
