@@ -252,7 +252,8 @@ def test_filtered_hnsw_query_fills_limit_with_iterative_scan(make_store: Any, pg
     results = {}
     for mode in ("relaxed_order", "off"):
         store = make_store(collection=f"it_{mode}", dimension=8, ef_search=10,
-                           iterative_scan=mode, hnsw_m=8, hnsw_ef_construction=24)
+                           iterative_scan=mode, hnsw_m=8, hnsw_ef_construction=24,
+                           exact_scope_max=0)  # the HNSW path even for 120 matching rows
         store.upsert(records)
         pg_admin.execute(f'ANALYZE "{pg_schema}"."memstack_it_{mode}"')
         hits = store.query(q, limit=40, filters=flt)

@@ -115,6 +115,21 @@ class PgVectorConfig(VectorStoreConfig, PostgresConnectionConfig):
     create_extension: bool = Field(
         default=True, description="Run CREATE EXTENSION vector when it is missing (needs rights)."
     )
+    keyword_search: bool = Field(
+        default=True,
+        description="Declare `keyword_search`: hybrid search ranks keywords with BM25 computed "
+        "in SQL over an indexed tsvector column, instead of an index in the engine's memory.",
+    )
+    keyword_tokenizer: Literal["english", "simple"] = Field(
+        default="english",
+        description="Tokens stored for keyword search; keep it equal to search.tokenizer. "
+        "Changing it re-tokenises the table when the store next opens.",
+    )
+    exact_scope_max: int = Field(
+        default=20000, ge=0,
+        description="Filtered queries whose filter matches at most this many rows are answered "
+        "exactly (filter first, then exact distances); larger ones use the HNSW index.",
+    )
 
     @model_validator(mode="after")
     def _table_name(self) -> PgVectorConfig:

@@ -16,7 +16,7 @@ from memstack_pgvector.config import PgVectorConfig, PostgresHistoryConfig
 # vectors too wide for HNSW); with the default HNSW index it is approximate.
 VECTOR_STORE_CAPABILITIES = frozenset(
     caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.MULTIPROCESS, caps.EXACT_SEARCH,
-                           caps.QUERY_IDS})
+                           caps.QUERY_IDS, caps.KEYWORD_SEARCH})
 HISTORY_CAPABILITIES = frozenset({caps.PERSISTENT, caps.MULTIPROCESS})
 
 
@@ -42,7 +42,7 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             factory=_vector_store,
             capabilities=VECTOR_STORE_CAPABILITIES,
             summary="PostgreSQL + pgvector: HNSW cosine index, jsonb payload filters in SQL.",
-            contract_level=2,
+            contract_level=3,
         )
     ]
 

@@ -26,13 +26,22 @@ from memstack.vectors import check_vector
 from memstack_pgvector.config import PgVectorConfig, table_name_problem
 from memstack_pgvector.connection import SETUP_LOCK_KEY, Connector
 from memstack_pgvector.jsonenc import dumps
+from memstack_pgvector.keyword import (
+    TOKENIZER_TAG,
+    document_terms,
+    keyword_statement,
+    query_terms,
+    tokenizer,
+)
 from memstack_pgvector.sql_filters import Shape, bind, condition, where_clause
 
 NAME = "pgvector"
 # Every filter operator, AND/OR/NOT and string ranges are translated (see sql_filters).
-# HNSW is approximate, so `exact_search` is added only when the instance scans exactly.
+# HNSW is approximate, so `exact_search` is added only when the instance scans exactly;
+# `keyword_search` (BM25 in SQL, see keyword.py) is dropped when the config turns it off.
 CAPABILITIES = frozenset(
-    caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.MULTIPROCESS, caps.QUERY_IDS})
+    caps.ALL_FILTER_CAPS
+    | {caps.PERSISTENT, caps.MULTIPROCESS, caps.QUERY_IDS, caps.KEYWORD_SEARCH})
 # (ANN, exact) with the payload column, then (ANN, exact) without it.
 Statements = tuple[bytes, bytes, bytes, bytes]
 HNSW_MAX_DIM = 2000  # pgvector cannot build an HNSW index on `vector` columns wider than this
@@ -66,18 +75,21 @@ class PgVectorStore:
         self.schema = config.db_schema
         self.table_name = config.table_prefix + config.collection
         self._table = sql.Identifier(self.schema, self.table_name)
+        self._tokenize = tokenizer(config.keyword_tokenizer)
         self._connector = Connector(NAME, config)
         with self._connector.connect() as conn:
             self.dimension, self.pgvector_version = self._setup(conn)
         # Past 2000 dimensions there is no HNSW index, so every query is an exact scan.
         self.exact = config.exact or self.dimension > HNSW_MAX_DIM
-        self.capabilities = CAPABILITIES | ({caps.EXACT_SEARCH} if self.exact else frozenset())
+        self.capabilities = (CAPABILITIES | ({caps.EXACT_SEARCH} if self.exact else frozenset())
+                             ) - ({caps.KEYWORD_SEARCH} if not config.keyword_search else set())
         self._iterative = self._supports_iterative_scan(self.pgvector_version)
         self._pool = self._connector.pool(self._configure)
         self._closed = False
         self._sql_cache: dict[Shape, Statements] = {}
         self._sql_lock = threading.Lock()
         self.fallback_scans = 0  # queries the index left short, answered by an exact scan
+        self.exact_scans = 0  # filtered queries answered exactly because few rows matched
 
     def __repr__(self) -> str:
         return (f"PgVectorStore(table={self.schema}.{self.table_name}, dimension={self.dimension}, "
@@ -106,7 +118,42 @@ class PgVectorStore:
             dim = self._existing_dimension(conn)
             if dim is None:
                 dim = self._create_table(conn)
+            self._ensure_keywords(conn)
         return dim, version
+
+    def _ensure_keywords(self, conn: psycopg.Connection[Any]) -> None:
+        """Migrate a table to keyword search: add the token columns and their GIN index when
+        missing, and (re)write the tokens of every row when the columns are new or another
+        tokenizer wrote them (the column comment names it). Runs under the setup lock."""
+        tag = TOKENIZER_TAG + self.config.keyword_tokenizer
+        row = conn.execute(
+            "SELECT col_description(c.oid, a.attnum) FROM pg_attribute a"
+            " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = %s AND a.attname = 'kw' AND NOT a.attisdropped",
+            [self.schema, self.table_name]).fetchone()
+        if row is None:
+            conn.execute(sql.SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS kw tsvector,"
+                                 " ADD COLUMN IF NOT EXISTS kw_len integer")
+                         .format(t=self._table))
+        if row is not None and row[0] == tag:
+            return
+        conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {name} ON {t} USING gin (kw)").format(
+            name=sql.Identifier(self.table_name + "_kw"), t=self._table))
+        select = sql.SQL("SELECT id, payload FROM {t} WHERE id > %s ORDER BY id LIMIT 1000"
+                         ).format(t=self._table)
+        update = sql.SQL("UPDATE {t} SET kw = %s::tsvector, kw_len = %s WHERE id = %s").format(
+            t=self._table)
+        last = ""
+        while True:
+            batch = conn.execute(select, [last]).fetchall()
+            if not batch:
+                break
+            with conn.cursor() as cur:
+                cur.executemany(update, [(*document_terms(payload, self._tokenize), rid)
+                                         for rid, payload in batch])
+            last = batch[-1][0]
+        conn.execute(sql.SQL("COMMENT ON COLUMN {t}.kw IS {tag}").format(
+            t=self._table, tag=sql.Literal(tag)))
 
     def _ensure_extension(self, conn: psycopg.Connection[Any]) -> str:
         found = conn.execute(_EXT_VERSION).fetchone()
@@ -168,7 +215,8 @@ class PgVectorStore:
             "CREATE TABLE IF NOT EXISTS {t} ("
             " id text COLLATE \"C\" PRIMARY KEY,"
             " embedding vector({dim}) NOT NULL,"
-            " payload jsonb NOT NULL DEFAULT '{{}}'::jsonb)"
+            " payload jsonb NOT NULL DEFAULT '{{}}'::jsonb,"
+            " kw tsvector, kw_len integer)"
         ).format(t=self._table, dim=sql.Literal(int(dim))))
         conn.execute(sql.SQL(
             "CREATE INDEX IF NOT EXISTS {name} ON {t} USING gin (payload jsonb_path_ops)"
@@ -210,7 +258,7 @@ class PgVectorStore:
 
     # --- VectorStore ---------------------------------------------------------------------------
     def upsert(self, records: Sequence[Record]) -> None:
-        rows: dict[str, tuple[str, Vector, str]] = {}
+        rows: dict[str, tuple[str, Vector, str, str, int]] = {}
         for r in records:
             if r.vector is None:
                 raise InvalidInput(f"{NAME}: record {r.id!r} has no vector")
@@ -224,13 +272,14 @@ class PgVectorStore:
                 raise InvalidInput(f"{NAME}: record {r.id!r} holds a NUL character, which "
                                    "PostgreSQL cannot store in text or jsonb")
             rows.pop(r.id, None)  # the last write of an id in one batch wins
-            rows[r.id] = (r.id, Vector(vec), payload)
+            rows[r.id] = (r.id, Vector(vec), payload, *document_terms(r.payload, self._tokenize))
         if not rows:
             return
         query = sql.SQL(
-            "INSERT INTO {t} (id, embedding, payload) VALUES (%s, %s, %s::jsonb) "
-            "ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, "
-            "payload = EXCLUDED.payload"
+            "INSERT INTO {t} (id, embedding, payload, kw, kw_len)"
+            " VALUES (%s, %s, %s::jsonb, %s::tsvector, %s)"
+            " ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding,"
+            " payload = EXCLUDED.payload, kw = EXCLUDED.kw, kw_len = EXCLUDED.kw_len"
         ).format(t=self._table)
         batch = list(rows.values())
 
@@ -254,6 +303,23 @@ class PgVectorStore:
         return _HITS.validate_python(
             [{"id": rid, "score": score, "payload": payload} for _, rid, score, payload in ranked])
 
+    def keyword_query(
+        self, text: str, *, limit: int, filters: FilterNode | None = None
+    ) -> list[Hit]:
+        """BM25 over the `text` of the records matching `filters`, as the engine ranks it (see
+        `memstack_pgvector.keyword`): best first, ties by id, scores > 0."""
+        require_support(NAME, filters, self.capabilities)
+        if not self.config.keyword_search:
+            raise StoreError(NAME, "keyword search is off for this store (keyword_search: false)")
+        terms = query_terms(text, self._tokenize)
+        if limit <= 0 or not terms:
+            return []
+        query, params = keyword_statement(self._table, filters, terms, limit)
+        rows = self._select(query, params, "keyword query")
+        return _HITS.validate_python(
+            [{"id": rid, "score": float(score), "payload": payload}
+             for rid, payload, score in rows])
+
     def query_ids(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
     ) -> list[tuple[str, float]]:
@@ -272,6 +338,10 @@ class PgVectorStore:
             return []
         shape, params = bind(filters)
         args = [q, *params, limit]
+        # A filtered query first counts its matches (up to the threshold) and then runs either
+        # branch of one statement: exact for small sets, the HNSW index for large ones.
+        gated = shape is not None and not self.exact and self.config.exact_scope_max > 0
+        first = [*params, q, *params, limit, q, *params, limit] if gated else args
         raise_ef = limit > self.config.ef_search and (
             not self._iterative or self.config.iterative_scan == "off")
 
@@ -285,9 +355,14 @@ class PgVectorStore:
                 with conn.transaction():
                     conn.execute("SELECT set_config('hnsw.ef_search', %s, true)",
                                  [str(min(1000, limit))])
-                    rows = conn.execute(ann, args).fetchall()
+                    rows = conn.execute(ann, first).fetchall()
             else:
-                rows = conn.execute(ann, args).fetchall()
+                rows = conn.execute(ann, first).fetchall()
+            if gated:
+                if rows and rows[0][-1]:  # the exact branch ran: nothing to settle
+                    self.exact_scans += 1
+                    return [row[:-1] for row in rows]
+                rows = [row[:-1] for row in rows]
             if len(rows) < limit:
                 # The index stopped early (max_scan_tuples, a very selective filter, no
                 # iterative scans) or there are fewer matches: an exact scan settles it.
@@ -318,6 +393,8 @@ class PgVectorStore:
                 "SELECT {cols}, embedding <=> %s AS distance FROM {t} WHERE {cond}"
                 " ORDER BY distance LIMIT %s"
             ).format(cols=sql.SQL(cols), t=self._table, cond=cond)
+            if shape is not None and self.config.exact_scope_max > 0:
+                ann = self._gated_sql(cols, cond)
             # Exact: `+ 0` hides the distance from the HNSW index, so Postgres scans (or uses
             # the GIN index for the filter) and sorts every matching row.
             exact = sql.SQL(
@@ -332,6 +409,27 @@ class PgVectorStore:
                 del self._sql_cache[next(iter(self._sql_cache))]  # the oldest shape goes
             self._sql_cache[shape] = found
         return found
+
+    def _gated_sql(self, cols: str, cond: sql.Composable) -> sql.Composable:
+        """Exact search when the filter matches at most `exact_scope_max` rows, else HNSW.
+
+        The count stops at threshold + 1 rows (it reads them through the GIN index of the
+        payload), and it is a one-time condition on each branch, so only one branch runs. The
+        last column says which: the exact branch's results need no fallback. Small scopes thus
+        get exact results at a cost set by the scope, whatever the collection's size; large
+        ones go through the index, where iterative scans keep filling the limit.
+        """
+        return sql.SQL(
+            "WITH c AS (SELECT count(*) AS n FROM (SELECT 1 FROM {t} WHERE {cond} LIMIT {cap}) z)"
+            " (SELECT {cols}, distance, true AS exact FROM ("
+            " SELECT {cols}, embedding <=> %s AS distance FROM {t} WHERE {cond}) AS m"
+            " WHERE (SELECT n FROM c) <= {max} ORDER BY distance + 0::float8, id LIMIT %s)"
+            " UNION ALL"
+            " (SELECT {cols}, embedding <=> %s AS distance, false AS exact FROM {t}"
+            " WHERE {cond} AND (SELECT n FROM c) > {max} ORDER BY distance LIMIT %s)"
+        ).format(cols=sql.SQL(cols), t=self._table, cond=cond,
+                 cap=sql.Literal(int(self.config.exact_scope_max) + 1),
+                 max=sql.Literal(int(self.config.exact_scope_max)))
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         wanted = list(dict.fromkeys(ids))

@@ -1,0 +1,82 @@
+"""In-scope recall: small scopes are searched exactly, large ones through HNSW; both against
+exact search computed here (numpy) over the same float32 vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from memstack.filters import matches, parse_filter
+from memstack.models import Record
+
+DIM = 32
+
+
+def _data(seed: int = 3) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Clustered unit vectors (like embeddings: topics plus noise); one big scope, many small."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(40, DIM))
+    n_big, small, n_small = 2400, 40, 30
+    n = n_big + small * n_small
+    vecs = centers[rng.integers(0, 40, n)] + 0.6 * rng.normal(size=(n, DIM))
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    users = ["big"] * n_big + [f"s{i // small}" for i in range(small * n_small)]
+    payloads = [{"user_id": u, "n": i % 7, "text": ""} for i, u in enumerate(users)]
+    return vecs.astype(np.float32), payloads
+
+
+def _exact(vecs: np.ndarray, payloads: list[dict[str, Any]], q: np.ndarray, node: Any,
+           k: int) -> list[str]:
+    idx = [i for i, p in enumerate(payloads) if matches(node, p)]
+    sims = vecs[idx] @ q / np.linalg.norm(vecs[idx], axis=1) / np.linalg.norm(q)
+    order = sorted(range(len(idx)), key=lambda j: (-float(sims[j]), f"m{idx[j]:05d}"))
+    return [f"m{idx[j]:05d}" for j in order[:k]]
+
+
+def _load(make_store: Callable[..., Any], **cfg: Any) -> tuple[Any, np.ndarray, list[Any]]:
+    vecs, payloads = _data()
+    store = make_store(dimension=DIM, **cfg)
+    store.upsert([Record(id=f"m{i:05d}", vector=v.tolist(), payload=p)
+                  for i, (v, p) in enumerate(zip(vecs, payloads, strict=True))])
+    return store, vecs, payloads
+
+
+def test_small_scopes_are_exact_and_large_ones_use_the_index(
+        make_store: Callable[..., Any]) -> None:
+    store, vecs, payloads = _load(make_store, exact_scope_max=500)
+    rng = np.random.default_rng(11)
+    queries = vecs[rng.integers(0, len(vecs), 20)] + 0.3 * rng.normal(size=(20, DIM))
+    # Small scopes (40 rows; with a metadata condition, fewer): the exact branch, same ids.
+    for i, q in enumerate(queries):
+        for raw in ({"user_id": f"s{i}"}, {"AND": [{"user_id": f"s{i}"}, {"n": {"lt": 4}}]}):
+            node = parse_filter(raw)
+            before = store.exact_scans
+            got = [h.id for h in store.query(q.tolist(), limit=10, filters=node)]
+            assert store.exact_scans == before + 1
+            assert got == _exact(vecs, payloads, q, node, 10)
+            assert [rid for rid, _ in store.query_ids(q.tolist(), limit=10, filters=node)] == got
+    # The large scope (2,400 rows > 500): HNSW, approximate, recall measured.
+    found = total = 0
+    for q in queries:
+        for raw in ({"user_id": "big"}, {"AND": [{"user_id": "big"}, {"n": {"gte": 2}}]}):
+            node = parse_filter(raw)
+            before = store.exact_scans
+            got = {h.id for h in store.query(q.tolist(), limit=10, filters=node)}
+            assert store.exact_scans == before
+            want = _exact(vecs, payloads, q, node, 10)
+            found += len(got & set(want))
+            total += len(want)
+    assert found / total >= 0.95
+
+
+def test_default_settings_search_scopes_exactly(make_store: Callable[..., Any]) -> None:
+    store, vecs, payloads = _load(make_store)
+    rng = np.random.default_rng(5)
+    for q in vecs[rng.integers(0, len(vecs), 10)]:
+        for raw in ({"user_id": "big"}, {"user_id": "s3"}, {"n": {"in": [1, 2]}}):
+            node = parse_filter(raw)
+            got = [h.id for h in store.query(q.tolist(), limit=10, filters=node)]
+            assert got == _exact(vecs, payloads, q, node, 10)
+    assert store.exact_scans == 30 and store.fallback_scans == 0
