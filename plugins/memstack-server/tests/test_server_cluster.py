@@ -1,0 +1,171 @@
+"""Two `memstack serve` processes over one PostgreSQL (pgvector + postgres history) behave as one
+service: 8 clients doing mixed operations against both for a bounded time see 0 errors and lose
+0 writes, and every write is visible from the other instance at once — by id, on the vector side
+of search, and on the keyword side of hybrid search."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from memstack_server.testing import Client, ServerProcess
+
+CLIENTS = 8
+SECONDS = float(os.environ.get("MEMSTACK_SERVER_CLUSTER_SECONDS", "5"))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Client]]:
+    from memstack_pgvector.testing import embedded_postgres
+
+    directory = tmp_path_factory.mktemp("cluster")
+    with embedded_postgres() as dsn:
+        pg = {"dsn": dsn, "schema": f"s_{uuid.uuid4().hex[:10]}"}
+        config: dict[str, Any] = {
+            "vector_store": {"provider": "pgvector", "config": pg},
+            "history_store": {"provider": "postgres", "config": pg},
+            "embedder": {"provider": "hashing"},
+            # keyword_weight 2 / candidates 1: a keyword-only match outranks pure vector hits,
+            # which is what lets the test below see the keyword side on its own
+            "search": {"mode": "hybrid", "keyword_weight": 2.0, "candidates": 1},
+            "server": {"limits": {"rate_per_second": 10_000, "burst": 10_000}},
+        }
+        servers = [ServerProcess(config, directory, name=n) for n in ("a", "b")]
+        try:
+            clients = tuple(Client(s.start()) for s in servers)
+            yield clients  # type: ignore[misc]
+            for c in clients:
+                c.keys.close()
+        finally:
+            for s in servers:
+                s.stop()
+
+
+def _worker(n: int, a: Client, b: Client, key: str, deadline: float,
+            log: dict[str, Any]) -> None:
+    """One client: adds, updates, deletes, gets, lists and searches its own scope, alternating
+    instances; after each write it reads the result back through the *other* instance."""
+    rng = random.Random(n)
+    user = f"c{n}-{uuid.uuid4().hex[:6]}"
+    expected: dict[str, str] = {}
+    errors: list[str] = []
+    h = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(headers=h, timeout=60) as http:
+        def call(base: str, method: str, path: str, **kw: Any) -> httpx.Response:
+            r = http.request(method, base + path, **kw)
+            if not r.is_success:
+                errors.append(f"{method} {path} {r.status_code} {r.text[:200]}")
+            return r
+
+        i = 0
+        while time.monotonic() < deadline:
+            here, there = (a.url, b.url) if i % 2 else (b.url, a.url)
+            op = rng.random()
+            if op < 0.45 or not expected:
+                text = f"client {n} note {i} tok{uuid.uuid4().hex[:8]}"
+                r = call(here, "POST", "/v1/memories", json={"messages": text, "user_id": user})
+                if r.is_success:
+                    mid = r.json()["results"][0]["id"]
+                    expected[mid] = text
+                    got = call(there, "GET", f"/v1/memories/{mid}")
+                    if got.is_success and got.json()["memory"] != text:
+                        errors.append(f"other instance returned {got.json()['memory']!r}")
+                    hits = call(there, "POST", "/v1/search",
+                                json={"query": text, "user_id": user, "limit": 3}).json()
+                    if mid not in [m["id"] for m in hits.get("results", [])]:
+                        errors.append(f"search on the other instance missed {mid}")
+            elif op < 0.6:
+                mid = rng.choice(list(expected))
+                text = expected[mid] + " (edited)"
+                if call(here, "PATCH", f"/v1/memories/{mid}", json={"text": text}).is_success:
+                    expected[mid] = text
+                    got = call(there, "GET", f"/v1/memories/{mid}")
+                    if got.is_success and got.json()["memory"] != text:
+                        errors.append("update not visible on the other instance")
+            elif op < 0.7:
+                mid = rng.choice(list(expected))
+                if call(here, "DELETE", f"/v1/memories/{mid}").is_success:
+                    del expected[mid]
+                    gone = http.get(there + f"/v1/memories/{mid}")
+                    if gone.status_code != 404:
+                        errors.append(f"deleted memory still on the other instance: {gone}")
+            elif op < 0.85:
+                call(here, "GET", "/v1/memories", params={"user_id": user, "limit": 50})
+            else:
+                call(here, "POST", "/v1/search", json={"query": "note", "user_id": user})
+            i += 1
+    log[user] = {"expected": expected, "errors": errors, "ops": i}
+
+
+def test_two_instances_eight_clients_mixed_operations(cluster: tuple[Client, Client]) -> None:
+    a, b = cluster
+    key = a.admin
+    log: dict[str, Any] = {}
+    deadline = time.monotonic() + SECONDS
+    threads = [threading.Thread(target=_worker, args=(n, a, b, key, deadline, log))
+               for n in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(log) == CLIENTS
+    assert [e for v in log.values() for e in v["errors"]] == []
+    assert sum(v["ops"] for v in log.values()) > CLIENTS * 3
+    # 0 lost writes: each scope, read from each instance, is exactly what its client wrote
+    for base in (a, b):
+        with base.http(key) as c:
+            for user, v in log.items():
+                items = c.get("/v1/memories", params={"user_id": user, "limit": 1000}).json()
+                assert {m["id"]: m["memory"] for m in items["results"]} == v["expected"]
+
+
+def _colliding_words(token: str, dimension: int = 64, want: int = 4) -> list[str]:
+    """Words the hashing embedder maps onto `token`'s one coordinate with the same sign:
+    their vectors equal the token's (cosine 1) though no keyword is shared."""
+    def slot(tok: str) -> tuple[int, bool]:
+        h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=8).digest(), "little")
+        return h % dimension, bool((h >> 32) & 1)
+
+    target = slot(token)
+    return [w for w in (f"w{i}" for i in range(20_000)) if slot(w) == target][:want]
+
+
+def test_keyword_side_of_hybrid_search_sees_the_other_instance(
+        cluster: tuple[Client, Client]) -> None:
+    a, b = cluster
+    user = f"kw-{uuid.uuid4().hex[:6]}"
+    token = f"zq{uuid.uuid4().hex[:8]}"
+    decoys = _colliding_words(token)
+    with a.http(a.admin) as ca, b.http(b.admin) as cb:
+        # decoys: vectors identical to the query's, no shared keyword; written through B
+        assert cb.post("/v1/memories", json={"messages": decoys, "user_id": user}).is_success
+        # the target shares the keyword, but its vector is far (many other words); through A
+        target = f"{token} " + " ".join(f"filler{i}" for i in range(40))
+        mid = ca.post("/v1/memories", json={"messages": target, "user_id": user}
+                      ).json()["results"][0]["id"]
+        # vector side alone: the two candidates fetched are decoys (cosine 1); only the keyword
+        # ranking can bring the target in, and B never saw it written
+        found = cb.post("/v1/search", json={"query": token, "user_id": user, "limit": 2}
+                        ).json()["results"]
+    assert found and found[0]["id"] == mid, [m["memory"][:20] for m in found]
+
+
+def test_keys_are_shared_and_revocation_reaches_both(cluster: tuple[Client, Client],
+                                                    tmp_path: Path) -> None:
+    a, b = cluster
+    raw, key = a.keys.create("shared", scope={"user_id": "shared-user"})
+    with httpx.Client(headers={"Authorization": f"Bearer {raw}"}, timeout=30) as http:
+        assert http.get(b.url + "/v1/memories").status_code == 200
+        assert http.get(a.url + "/v1/memories").status_code == 200
+        b.keys.revoke(key.id)
+        time.sleep(2.0)
+        assert [http.get(s.url + "/v1/memories").status_code for s in (a, b)] == [401, 401]
