@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
+from memstack_server.keys import KeyStore
 from memstack_server.testing import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -56,19 +58,20 @@ def dashboard_config(directory: Path, *, embedded: bool = False) -> dict[str, An
     return config
 
 
-def cli_create_key(server: ServerProcess, *args: str) -> dict[str, Any]:
-    """`memstack keys create ... --json` against the server's config file (a real CLI run)."""
-    out = subprocess.run(
-        [sys.executable, "-m", "memstack.cli.main", "keys", "create", "--config",
-         str(server.config_path), "--json", *args],
-        capture_output=True, text=True, timeout=120, check=True)
+def _cli(config_path: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "memstack.cli.main", *args, "--config", str(config_path)]
+
+
+def cli_create_key(config_path: Path, *args: str) -> dict[str, Any]:
+    """`memstack keys create ... --json` on a config file (a real CLI run)."""
+    out = subprocess.run(_cli(config_path, "keys", "create", "--json", *args),
+                         capture_output=True, text=True, timeout=120, check=True)
     return dict(json.loads(out.stdout))
 
 
-def cli_revoke_key(server: ServerProcess, key_id: str) -> None:
-    subprocess.run([sys.executable, "-m", "memstack.cli.main", "keys", "revoke", "--config",
-                    str(server.config_path), key_id],
-                   capture_output=True, text=True, timeout=120, check=True)
+def cli_revoke_key(config_path: Path, key_id: str) -> None:
+    subprocess.run(_cli(config_path, "keys", "revoke", key_id), capture_output=True, text=True,
+                   timeout=120, check=True)
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Deployment:
     """A running server, its keys and the ids of the memories seeded into it."""
 
     server: ServerProcess
+    config_path: Path
     admin: str
     alice: dict[str, Any]
     ids: dict[str, str] = field(default_factory=dict)
@@ -83,6 +87,15 @@ class Deployment:
     @property
     def url(self) -> str:
         return self.server.url
+
+    def key(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """A key minted straight into the key database: {"key": raw, "id": ...}."""
+        keys = KeyStore({k: v for k, v in self.server.config.items() if k != "server"})
+        try:
+            raw, key = keys.create(name, **kwargs)
+        finally:
+            keys.close()
+        return {"key": raw, "id": key.id}
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30,
@@ -111,21 +124,38 @@ def _add(c: httpx.Client, text: str, **scope: str) -> str:
 
 @contextmanager
 def deployment(directory: Path, *, embedded: bool = False) -> Iterator[Deployment]:
-    """`memstack serve` on a free loopback port, seeded through the REST API."""
-    with ServerProcess(dashboard_config(directory, embedded=embedded), directory,
-                       name="dashboard", startup_timeout=180) as server:
-        admin = cli_create_key(server, "--admin", "--name", "admin")["key"]
-        alice = cli_create_key(server, "--scope", "user_id=alice", "--name", "alice-app")
-        dep = Deployment(server, admin, alice)
-        with dep.api() as c:
-            for user, texts in SEED.items():
-                for text in texts:
-                    dep.ids[text] = _add(c, text, user_id=user)
-            user, agent, text = SEED_AGENT
-            dep.ids[text] = _add(c, text, user_id=user, agent_id=agent)
-            user, run, text = SEED_RUN
-            dep.ids[text] = _add(c, text, user_id=user, run_id=run)
-        yield dep
+    """`memstack serve` on a free loopback port, seeded through the REST API. The scoped key
+    comes from `memstack keys create`, run while the server starts; the admin key is minted
+    in-process (the same KeyStore the CLI uses)."""
+    config = dashboard_config(directory, embedded=embedded)
+    config_path = directory / "keys.yaml"
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    alice_cli = subprocess.Popen(
+        _cli(config_path, "keys", "create", "--json", "--scope", "user_id=alice", "--name",
+             "alice-app"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with ServerProcess(config, directory, name="dashboard", startup_timeout=180) as server:
+            out, err = alice_cli.communicate(timeout=120)
+            assert alice_cli.returncode == 0, err
+            keys = KeyStore({k: v for k, v in config.items() if k != "server"})
+            try:
+                admin, _ = keys.create("admin", admin=True)
+            finally:
+                keys.close()
+            dep = Deployment(server, config_path, admin, json.loads(out))
+            with dep.api() as c:
+                for user, texts in SEED.items():
+                    for text in texts:
+                        dep.ids[text] = _add(c, text, user_id=user)
+                user, agent, text = SEED_AGENT
+                dep.ids[text] = _add(c, text, user_id=user, agent_id=agent)
+                user, run, text = SEED_RUN
+                dep.ids[text] = _add(c, text, user_id=user, run_id=run)
+            yield dep
+    finally:
+        if alice_cli.poll() is None:
+            alice_cli.kill()
+            alice_cli.wait()
 
 
 @contextmanager

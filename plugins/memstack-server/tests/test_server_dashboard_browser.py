@@ -19,7 +19,6 @@ from dashboard_helpers import (
     SEED_AGENT,
     Deployment,
     chromium,
-    cli_create_key,
     cli_revoke_key,
     deployment,
     sign_in,
@@ -184,13 +183,12 @@ def test_csrf_posts_without_the_token_change_nothing(dep: Deployment, page: Any)
 
 
 def test_revoked_key_is_signed_out_and_sign_out_works(dep: Deployment, page: Any) -> None:
-    key = cli_create_key(dep.server, "--scope", "user_id=bob", "--name", "bob-app",
-                         "--read-only")
+    key = dep.key("bob-app", scope={"user_id": "bob"}, read_only=True)
     sign_in(page, dep.url, key["key"])
     page.goto(f"{dep.url}/ui/memories/{dep.ids[SEED['bob'][0]]}")
     assert "This key is read-only." in page.locator("main").inner_text()
     assert page.locator("form[action$='/edit']").count() == 0
-    cli_revoke_key(dep.server, key["id"])
+    cli_revoke_key(dep.config_path, key["id"])  # `memstack keys revoke`
     deadline = time.monotonic() + 10  # keys are cached ≤ 2 s per instance
     while True:
         page.goto(dep.url + "/ui/")
