@@ -33,9 +33,10 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """One `memstack serve --config FILE` process on a free loopback port."""
+    """One `memstack serve --config FILE` process on a free loopback port (`config` None: no
+    --config at all, i.e. $MEMSTACK_CONFIG or the embedded default)."""
 
-    def __init__(self, config: dict[str, Any], directory: Path, *, name: str = "server",
+    def __init__(self, config: dict[str, Any] | None, directory: Path, *, name: str = "server",
                  workers: int = 1, env: dict[str, str] | None = None,
                  startup_timeout: float = 90.0) -> None:
         self.config = config
@@ -54,9 +55,11 @@ class ServerProcess:
         import httpx
 
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(yaml.safe_dump(self.config), encoding="utf-8")
-        cmd = [sys.executable, "-m", "memstack.cli.main", "serve", "--config",
-               str(self.config_path), "--port", str(self.port), "--workers", str(self.workers)]
+        cmd = [sys.executable, "-m", "memstack.cli.main", "serve", "--port", str(self.port),
+               "--workers", str(self.workers)]
+        if self.config is not None:
+            self.config_path.write_text(yaml.safe_dump(self.config), encoding="utf-8")
+            cmd += ["--config", str(self.config_path)]
         env = {**os.environ, **self.env}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -114,8 +117,8 @@ class Client:
     def __init__(self, server: ServerProcess) -> None:
         self.server = server
         self.url = server.url
-        memory_part = {k: v for k, v in server.config.items() if k != "server"}
-        self.keys = KeyStore(memory_part)
+        memory_part = {k: v for k, v in (server.config or {}).items() if k != "server"}
+        self.keys = KeyStore(memory_part or None)
         self.admin = self.key(admin=True)
 
     def key(self, **kwargs: Any) -> str:

@@ -293,6 +293,7 @@ async def memories_page(request: Request) -> Response:
         items, more = listed.results[:PAGE_SIZE], len(listed.results) > PAGE_SIZE
     return render(request, "memories.html", nav="scopes", scope=scope, query=query, items=items,
                   page=page, more=more, page_size=PAGE_SIZE, search_limit=SEARCH_LIMIT,
+                  mode=memory.config.search.mode,
                   done=request.query_params.get("done"))
 
 
