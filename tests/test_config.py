@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from memstack import Memory
-from memstack.config import load_config, validate_providers
+from memstack.config import load_config
+from memstack.stack import validate_providers
 from memstack.errors import ConfigError, ProviderNotFound
 
 

@@ -330,21 +330,14 @@ def test_failing_before_hook_aborts_and_writes_nothing(memory: Memory, fresh_plu
     assert memory.get_all(user_id="u").results == []
 
 
-def test_async_memory_does_not_block_and_awaits_async_providers(base_config: dict) -> None:
+def test_async_memory_does_not_block(base_config: dict) -> None:
     import asyncio
 
     from memstack import AsyncMemory
 
-    class AsyncLLM(ScriptedLLM):
-        loop_seen: ClassVar[list[object]] = []
-
-        async def achat(self, messages, **kw):  # type: ignore[no-untyped-def]
-            self.loop_seen.append(asyncio.get_running_loop())
-            return self.chat(messages, **kw)
-
     async def main() -> None:
-        llm = AsyncLLM(responses=[facts("Eve surfs"),
-                                  decisions({"id": "a", "text": "Eve surfs", "event": "ADD"})])
+        llm = ScriptedLLM(responses=[facts("Eve surfs"),
+                                     decisions({"id": "a", "text": "Eve surfs", "event": "ADD"})])
         mem = await AsyncMemory.create(base_config, llm=llm)
         ticks = 0
 
@@ -360,8 +353,36 @@ def test_async_memory_does_not_block_and_awaits_async_providers(base_config: dic
         task.cancel()
         assert [e.event for e in out.results] == ["ADD"]
         assert found.results[0].memory == "Eve surfs"
-        assert AsyncLLM.loop_seen == [asyncio.get_running_loop()] * 2
         assert ticks > 0
+        await mem.close()
+
+    asyncio.run(main())
+
+
+def test_async_memory_takes_every_scoped_argument(base_config: dict) -> None:
+    """AsyncMemory's by-id calls honour a scope exactly as Memory's do."""
+    import asyncio
+    import inspect
+
+    from memstack import AsyncMemory
+
+    for name in ("add", "search", "get", "get_all", "update", "delete", "delete_all", "history"):
+        sync_params = set(inspect.signature(getattr(Memory, name)).parameters) - {"self"}
+        async_params = set(inspect.signature(getattr(AsyncMemory, name)).parameters) - {"self"}
+        assert sync_params == async_params, name
+
+    async def main() -> None:
+        mem = await AsyncMemory.create(base_config)
+        added = await mem.add("Bob plays chess", user_id="bob", infer=False)
+        rid = added.results[0].id
+        assert (await mem.get(rid, user_id="bob")) is not None
+        assert (await mem.get(rid, user_id="mallory")) is None
+        assert [h.event for h in await mem.history(rid, user_id="bob")] == ["ADD"]
+        with pytest.raises(memstack.MemoryNotFound):
+            await mem.history(rid, user_id="mallory")
+        with pytest.raises(memstack.MemoryNotFound):
+            await mem.delete(rid, user_id="mallory")
+        assert (await mem.get(rid)) is not None
         await mem.close()
 
     asyncio.run(main())

@@ -24,7 +24,8 @@ from memstack.keyword_index import (
     tokenize_simple,
 )
 from memstack.models import Hit, Record
-from memstack.ranking import fuse
+from memstack.search import rank_hybrid as fuse
+from memstack.vector_cache import VectorCache
 
 WORDS = ("tea coffee hiking paris piano violin garden dog cat sunrise painting marathon "
          "adoption camping pottery museum concert").split()
@@ -105,7 +106,7 @@ def test_changes_made_by_another_process_reach_the_results(base_config: dict[str
         for w in WORDS:  # warm the vector cache with keyword-only hits
             m.search(f"pottery {w}", user_id="u", limit=2)
         assert isinstance(m.keywords, KeywordIndex)
-        cached = m.keywords.cached([r.id for r in m.store.list()])
+        cached = m.searcher.cache.cached([r.id for r in m.store.list()])
         assert len(cached) >= 3  # the cache really serves vectors
         victim, rewritten = list(cached)[:2]
         m.store.delete([victim])  # another process: store changed, this index not told
@@ -120,11 +121,11 @@ def test_changes_made_by_another_process_reach_the_results(base_config: dict[str
                 stored = m.store.get([it.id], with_vectors=True)[0]
                 assert it.memory == stored.payload["text"]
         assert victim not in m.keywords.ids()  # the index dropped it when the store said so
-        assert m.keywords.cached([victim]) == {}
+        assert m.searcher.cache.cached([victim]) == {}
 
 
 def test_vector_cache_is_bounded() -> None:
-    ix = KeywordIndex(max_vectors=3)
+    ix = VectorCache(max_vectors=3)
     records = [Record(id=f"r{i}", vector=[float(i), 1.0], payload={"text": f"tea {i}"})
                for i in range(5)]
     ix.apply(records, [])
@@ -386,7 +387,7 @@ def test_ids_only_query_ranks_exactly_like_the_full_query(base_config: dict[str,
         slow_store = FullQueryOnly(MemoryStoreConfig(collection="full", dimension=64))
         with Memory(config, vector_store=slow_store) as slow:
             for m in (fast, slow):
-                assert m._query_ids == (m is fast)
+                assert m.searcher.ids_only == (m is fast)
             for user in ("alice", "bob"):
                 texts = [" ".join(rng.sample(WORDS, 3)) + f" {n}" for n in range(40)]
                 fast.add(texts, user_id=user, infer=False)

@@ -2,7 +2,7 @@
 
 Each provider section is ``{"provider": NAME, "config": {...}}``; the section's ``config`` is
 validated by that provider's own pydantic model (unknown fields rejected) when `Memory` is built
-or when `validate_providers` is called (``memstack config validate``).
+or when `memstack.stack.validate_providers` is called (``memstack config validate``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memstack.errors import ConfigError
+from memstack.redaction import MASK, is_secret_name, redact
 
 CONFIG_ENV = "MEMSTACK_CONFIG"
 
@@ -137,28 +138,21 @@ def load_config(
     try:
         return MemoryConfig.model_validate(dict(source))
     except ValidationError as exc:
-        lines = []
-        first: dict[str, Any] = {}
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"  {loc}: {msg} (given: {err.get('input')!r:.120})")
-            first = first or {"field": loc, "given": err.get("input"), "allowed": msg}
-        raise ConfigError("invalid memstack config:\n" + "\n".join(lines), **first) from None
+        raise validation_error(exc, "invalid memstack config") from None
 
 
-def validate_providers(config: MemoryConfig) -> dict[str, BaseModel]:
-    """Resolve and validate every provider section; returns the validated provider configs."""
-    from memstack.registry import get_registry
-
-    registry = get_registry()
-    out: dict[str, BaseModel] = {}
-    for kind in ("vector_store", "embedder", "llm", "reranker", "history_store"):
-        section: ProviderSection | None = getattr(config, kind)
-        if section is None:
-            continue
-        conf = dict(section.config)
-        if kind == "vector_store":
-            conf.setdefault("collection", config.collection)
-        out[kind] = registry.validate_config(kind, section.provider, conf)
-    return out
+def validation_error(exc: ValidationError, header: str, *,
+                     provider: str | None = None) -> ConfigError:
+    """The one way a pydantic validation error becomes a `ConfigError`: a line per problem
+    (field, rule, given value), secrets masked by their field's name or their look."""
+    lines = []
+    first: dict[str, Any] = {}
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "<config>"
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        given = MASK if any(is_secret_name(p) for p in err["loc"]) else redact(err.get("input"))
+        shown = repr(given)
+        shown = shown if len(shown) <= 120 else shown[:117] + "..."
+        lines.append(f"  {loc}: {msg} (given: {shown})")
+        first = first or {"field": loc, "given": given, "allowed": msg}
+    return ConfigError(f"{header}:\n" + "\n".join(lines), provider=provider, **first)

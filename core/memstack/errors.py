@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
+from memstack.redaction import MASK, is_secret_name, redact, scrub
+
 
 class MemstackError(Exception):
     """Base of every error memstack raises on purpose."""
@@ -30,9 +32,9 @@ class ConfigError(MemstackError, ValueError):
     ) -> None:
         self.provider = provider
         self.field = field
-        self.given = given
-        self.allowed = allowed
-        super().__init__(message)
+        self.given = MASK if is_secret_name(field) and given is not None else redact(given)
+        self.allowed = scrub(allowed) if isinstance(allowed, str) else allowed
+        super().__init__(scrub(message))
 
 
 class ProviderNotFound(ConfigError, LookupError):

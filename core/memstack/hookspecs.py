@@ -10,19 +10,46 @@ change it in place (redact text, add filters, drop results) or just observe (aud
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+from memstack.capabilities import Kind
+from memstack.models import ChatMessage, MemoryEvent, MemoryItem, Scope
 
 if TYPE_CHECKING:
     import argparse
 
-    from memstack.pipeline import AddContext, ChangeContext, SearchContext
     from memstack.spec import ProviderSpec
 
 PROJECT = "memstack"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- the contexts pipeline hooks receive (mutable: a hook may change them in place) ----------
+@dataclass
+class AddContext:
+    messages: list[ChatMessage]
+    scope: Scope
+    metadata: dict[str, Any]
+    infer: bool
+
+
+@dataclass
+class ChangeContext:
+    event: MemoryEvent
+    scope: Scope
+
+
+@dataclass
+class SearchContext:
+    query: str
+    scope: Scope
+    filters: dict[str, Any] | None
+    limit: int
+    results: list[MemoryItem] = field(default_factory=list)
 
 
 # --- registration: one hook per provider kind ------------------------------------------------
@@ -86,10 +113,8 @@ def memstack_commands(subparsers: argparse._SubParsersAction) -> None:  # type: 
     """
 
 
-REGISTRATION_HOOKS = {
-    "vector_store": "memstack_vector_stores",
-    "embedder": "memstack_embedders",
-    "llm": "memstack_llms",
-    "reranker": "memstack_rerankers",
-    "history_store": "memstack_history_stores",
-}
+# kind → its registration hook (memstack_vector_stores, memstack_embedders, ...)
+REGISTRATION_HOOKS = {str(kind): f"memstack_{kind}s" for kind in Kind}
+# Pipeline hooks that may change their input: an error aborts the operation (nothing written).
+# The others observe: an error is logged and recorded on the plugin, the result stands.
+STRICT_HOOKS = frozenset({"memstack_before_add", "memstack_before_search"})

@@ -14,11 +14,10 @@ from pydantic import ValidationError
 
 from memstack.errors import InvalidInput, ScopeError
 from memstack.filters.parse import FIELD_RE
-from memstack.models import ChatMessage, Scope
+from memstack.models import SCOPE_FIELDS, ChatMessage, Scope
 
-SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 RESERVED_KEYS = frozenset({
-    "text", "hash", "user_id", "agent_id", "run_id", "actor_id", "role",
+    "text", "hash", *SCOPE_FIELDS, "actor_id", "role",
     "created_at", "updated_at", "data", "memory", "id", "score", "metadata",
 })
 MAX_SCOPE_CHARS = 256
@@ -28,7 +27,7 @@ MAX_METADATA_BYTES = 64_000
 def check_scope(user_id: Any = None, agent_id: Any = None, run_id: Any = None,
                 *, required: bool = True) -> Scope:
     """A `Scope` of plain, non-empty strings; at least one id when `required`."""
-    values = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+    values = dict(zip(SCOPE_FIELDS, (user_id, agent_id, run_id), strict=True))
     for name, value in values.items():
         if value is None:
             continue

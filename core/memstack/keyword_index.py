@@ -4,13 +4,10 @@ Read from the store scope by scope, the first time a scope is searched, and upda
 committed write, so each loaded scope holds exactly the store's records of that scope. Filters
 use the reference evaluator on the same payloads the store holds, so keyword hits obey scope and
 filters with the one semantics. Hits are re-read from the store before they are returned (see
-`ranking.fuse`): a record deleted by another process never comes back through this index. A
-store that declares `keyword_search` ranks with its own full-text search instead
-(`StoreKeywordSearch`), and nothing is kept in the engine.
-
-The index also keeps the vectors fusion reads back for keyword-only hits (`cached` /
-`remember`), at most `max_vectors` of them (float32, ~1.5 KB each at 384 dimensions), so a
-search re-reads from the store only the few that make its final results.
+`memstack.search`), and what that read shows is taken in (`refresh`): a record deleted by
+another process never comes back through this index. A store that declares `keyword_search`
+ranks with its own full-text search instead (`StoreKeywordSearch`), and nothing is kept in the
+engine. The vectors of keyword-only hits are kept apart, in `memstack.vector_cache`.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ import heapq
 import math
 import re
 import threading
-from array import array
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from itertools import combinations
@@ -27,9 +23,8 @@ from typing import Any
 
 from memstack.capabilities import KEYWORD_SEARCH
 from memstack.filters import And, Comparison, FilterNode, matches
-from memstack.models import Record
+from memstack.models import SCOPE_FIELDS, Record
 from memstack.protocols import KeywordSearch, VectorStore
-from memstack.vectors import norm
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 STOP_WORDS = frozenset("""
@@ -72,7 +67,6 @@ TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
 
 
 ScopeKey = tuple[tuple[str, str], ...]
-SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 
 
 def scope_key(filters: FilterNode | None) -> tuple[ScopeKey, FilterNode | None]:
@@ -85,12 +79,6 @@ def scope_key(filters: FilterNode | None) -> tuple[ScopeKey, FilterNode | None]:
                     and isinstance(c.value, str)})
     node = And(tuple(Comparison(f, "eq", v) for f, v in found)) if found else None
     return tuple(found), node
-
-
-def _packed(vector: Sequence[float]) -> tuple[array[float], float]:
-    """float32 (what vector stores keep) and the norm of those very values."""
-    packed = array("f", vector)
-    return packed, norm(packed)
 
 
 def _only_scope(filters: FilterNode | None) -> bool:
@@ -149,10 +137,10 @@ class KeywordIndex:
 
     def __init__(self, *, k1: float = 1.2, b: float = 0.4, text_field: str = "text",
                  tokenizer: str = "english", max_partitions: int = 1024,
-                 page: int = 1000, max_vectors: int = 20_000) -> None:
+                 page: int = 1000) -> None:
         self.k1, self.b, self.text_field = k1, b, text_field
         self.tokenize = TOKENIZERS[tokenizer]
-        self.max_partitions, self.page, self.max_vectors = max_partitions, page, max_vectors
+        self.max_partitions, self.page = max_partitions, page
         self._lock = threading.RLock()
         self._store: VectorStore | None = None
         self.reset()
@@ -162,8 +150,6 @@ class KeywordIndex:
         with self._lock:
             self._parts: OrderedDict[ScopeKey, _Partition] = OrderedDict()
             self._where: dict[str, set[ScopeKey]] = defaultdict(set)
-            # id → (float32 vector, its norm): what fusion needs for a keyword-only hit
-            self._vectors: OrderedDict[str, tuple[array[float], float]] = OrderedDict()
             if self._store is None:
                 self._parts[()] = _Partition()
 
@@ -207,7 +193,6 @@ class KeywordIndex:
                     if part is not None:
                         part.remove(rid)
             for r in upserts:
-                cached = self._vectors.pop(r.id, None)
                 keys = [k for k in _keys_of(r.payload) if k in self._parts]
                 if not keys:
                     continue
@@ -215,28 +200,10 @@ class KeywordIndex:
                 for key in keys:
                     self._parts[key].add(r.id, counts, payload)
                 self._where[r.id].update(keys)
-                if cached is not None and r.vector is not None:  # keep a hot vector current
-                    self._vectors[r.id] = _packed(r.vector)
-            for rid in deletes:
-                self._vectors.pop(rid, None)
 
-    def cached(self, ids: Sequence[str]
-               ) -> dict[str, tuple[dict[str, Any], array[float], float]]:
-        """id → (payload, vector, norm) for the ids whose vector this index holds."""
-        out: dict[str, tuple[dict[str, Any], array[float], float]] = {}
-        with self._lock:
-            for rid in ids:
-                held = self._vectors.get(rid)
-                keys = self._where.get(rid)
-                if held is None or not keys:
-                    continue
-                self._vectors.move_to_end(rid)
-                out[rid] = (self._parts[next(iter(keys))].payloads[rid], *held)
-        return out
-
-    def remember(self, records: Sequence[Record], gone: Sequence[str]) -> None:
-        """What a read of the store just returned: keep the vectors of indexed records, and
-        take in changes another process made (a different payload, or a record now gone)."""
+    def refresh(self, records: Sequence[Record], gone: Sequence[str]) -> None:
+        """What a read of the store just showed: take in changes another process made (a
+        different payload, or a record now gone)."""
         with self._lock:
             changed = []
             for r in records:
@@ -245,12 +212,6 @@ class KeywordIndex:
                     changed.append(r)
             if changed or gone:
                 self.apply(changed, list(gone))
-            for r in records:
-                if r.vector is not None and self._where.get(r.id):
-                    self._vectors[r.id] = _packed(r.vector)
-                    self._vectors.move_to_end(r.id)
-            while len(self._vectors) > self.max_vectors:
-                self._vectors.popitem(last=False)
 
     def _partition(self, filters: FilterNode | None) -> _Partition:
         if self._store is None:
@@ -279,7 +240,6 @@ class KeywordIndex:
                     where.discard(old_key)
                     if not where:
                         del self._where[rid]
-                        self._vectors.pop(rid, None)
         return part
 
     def search(self, query: str, *, limit: int,
@@ -333,6 +293,9 @@ class StoreKeywordSearch:
     def reset(self) -> None:
         """The store's reset clears its own index."""
 
+    def refresh(self, records: Sequence[Record], gone: Sequence[str]) -> None:
+        """The store's index is always current."""
+
     def search(self, query: str, *, limit: int,
                filters: FilterNode | None = None) -> list[tuple[str, float]]:
         return [(h.id, h.score) for h in self.store.keyword_query(query, limit=limit,
@@ -344,5 +307,5 @@ def open_keyword_index(store: VectorStore, config: Any) -> KeywordIndex | StoreK
     `keyword_search`, else a core BM25 index (built and synced by `Memory`)."""
     if KEYWORD_SEARCH in getattr(store, "capabilities", ()) and isinstance(store, KeywordSearch):
         return StoreKeywordSearch(store)
-    search = config.search
+    search = getattr(config, "search", config)  # a MemoryConfig or its SearchConfig
     return KeywordIndex(k1=search.bm25_k1, b=search.bm25_b, tokenizer=search.tokenizer)

@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Payload = dict[str, Any]
+# The fields that make a scope, in this order everywhere (ids, filters, partitions, CLI flags).
+SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 EventType = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 
 

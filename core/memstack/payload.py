@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from memstack.inputs import RESERVED_KEYS
-from memstack.models import MemoryItem, Record, Scope
+from memstack.models import SCOPE_FIELDS, MemoryItem, Record, Scope
 
 _NAMESPACE = uuid.UUID("6f1c2f55-3a4e-4c8e-9a51-6d0f3e1b2c7a")
 
@@ -24,7 +24,7 @@ def content_hash(text: str) -> str:
 
 
 def memory_id(scope: Scope, text_hash: str) -> str:
-    key = "\x1f".join([scope.user_id or "", scope.agent_id or "", scope.run_id or "", text_hash])
+    key = "\x1f".join([*(getattr(scope, f) or "" for f in SCOPE_FIELDS), text_hash])
     return str(uuid.uuid5(_NAMESPACE, key))
 
 
@@ -74,8 +74,7 @@ def to_item(record_id: str, payload: dict[str, Any], score: float | None = None)
 
 
 def scope_of(payload: dict[str, Any]) -> Scope:
-    return Scope(user_id=payload.get("user_id"), agent_id=payload.get("agent_id"),
-                 run_id=payload.get("run_id"))
+    return Scope(**{f: payload.get(f) for f in SCOPE_FIELDS})
 
 
 def record_for(record_id: str, vector: list[float], payload: dict[str, Any]) -> Record:

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from memstack.capabilities import Kind
+from memstack.config import validation_error
 from memstack.errors import (
     ConfigError,
     MemstackError,
@@ -21,7 +22,7 @@ from memstack.errors import (
     ProviderNotFound,
 )
 from memstack.hookspecs import REGISTRATION_HOOKS
-from memstack.plugins import PluginSystem, plugin_system
+from memstack.plugins import PluginSystem, call_each, plugin_system
 from memstack.spec import ProviderSpec
 
 
@@ -98,85 +99,48 @@ def validate_provider_config(
     try:
         return spec.config_model.model_validate(dict(config or {}))
     except ValidationError as exc:
-        raise config_error_from_validation(spec.name, str(spec.kind), exc) from None
-
-
-def config_error_from_validation(provider: str, kind: str, exc: ValidationError) -> ConfigError:
-    lines = []
-    first: dict[str, Any] = {}
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "<config>"
-        given = err.get("input")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        else:
-            msg = err["msg"]
-        lines.append(f"  {loc}: {msg} (given: {_safe_repr(loc, given)})")
-        if not first:
-            first = {"field": loc, "given": "**********" if _is_secret(loc) else redact(given),
-                     "allowed": msg}
-    text = f"invalid config for {kind} provider {provider!r}:\n" + "\n".join(lines)
-    return ConfigError(text, provider=provider, **first)
-
-
-SECRET_WORDS = ("key", "password", "token", "secret", "dsn", "authorization", "credential",
-                "headers")
-
-
-def _is_secret(name: str) -> bool:
-    return any(word in name.lower() for word in SECRET_WORDS)
-
-
-def redact(value: Any) -> Any:
-    """A copy of `value` with secret-looking mapping entries masked (errors must never leak)."""
-    if isinstance(value, Mapping):
-        return {k: "**********" if isinstance(k, str) and _is_secret(k) else redact(v)
-                for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
-
-
-def _safe_repr(loc: str, value: Any) -> str:
-    if _is_secret(loc):
-        return "'**********'"
-    text = repr(redact(value))
-    return text if len(text) <= 120 else text[:117] + "..."
+        raise validation_error(exc, f"invalid config for {spec.kind} provider {spec.name!r}",
+                               provider=spec.name) from None
 
 
 def collect(system: PluginSystem) -> Registry:
-    """Call every plugin's registration hooks and index the specs they return."""
+    """Call every plugin's registration hooks (through pluggy, one plugin at a time, so one
+    that raises or returns something invalid is marked failed) and index their specs."""
     registry = Registry()
     owners: dict[tuple[str, str], list[ProviderSpec]] = {}
     for kind, hook_name in REGISTRATION_HOOKS.items():
-        hook = getattr(system.pm.hook, hook_name)
-        for impl in hook.get_hookimpls():
+        by_plugin: dict[str, tuple[Any, list[Any]]] = {}
+        for impl, specs in call_each(hook_name):
+            by_plugin.setdefault(impl.plugin_name, (impl, []))[1].extend(specs or [])
+        for impl, specs in by_plugin.values():
             info = system.info_for(impl.plugin)
+            problem = _spec_problem(hook_name, kind, specs)
+            if problem:
+                if info is not None:
+                    info.fail(f"{hook_name} failed: {problem}")
+                continue
             dist = info.distribution if info else "<unknown>"
             version = info.version if info else ""
-            try:
-                specs = impl.function() or []
-                for spec in specs:
-                    if not isinstance(spec, ProviderSpec):
-                        raise TypeError(
-                            f"{hook_name} returned {type(spec).__name__}, not ProviderSpec")
-                    if str(spec.kind) != kind:
-                        raise TypeError(f"{hook_name} returned a {spec.kind} spec {spec.name!r}")
-                    problems = spec.problems()
-                    if problems:
-                        raise TypeError(f"invalid spec {spec.name!r}: {'; '.join(problems)}")
-            except Exception as exc:
-                if info is not None:
-                    info.fail(f"{hook_name} failed: {type(exc).__name__}: {exc}")
-                continue
             for spec in specs:
                 full = spec.with_origin(distribution=dist, version=version, plugin=impl.plugin_name)
                 owners.setdefault((kind, spec.name), []).append(full)
-    for key, specs in owners.items():
-        if len(specs) > 1:
-            registry.conflicts[key] = [s.distribution for s in specs]
-        registry.specs[key] = specs[0]
+    for key, found in owners.items():
+        if len(found) > 1:
+            registry.conflicts[key] = [s.distribution for s in found]
+        registry.specs[key] = found[0]
     return registry
+
+
+def _spec_problem(hook_name: str, kind: str, specs: list[Any]) -> str | None:
+    for spec in specs:
+        if not isinstance(spec, ProviderSpec):
+            return f"TypeError: {hook_name} returned {type(spec).__name__}, not ProviderSpec"
+        if str(spec.kind) != kind:
+            return f"TypeError: {hook_name} returned a {spec.kind} spec {spec.name!r}"
+        problems = spec.problems()
+        if problems:
+            return f"TypeError: invalid spec {spec.name!r}: {'; '.join(problems)}"
+    return None
 
 
 _cache: tuple[int, int, Registry] | None = None

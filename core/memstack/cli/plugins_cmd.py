@@ -65,7 +65,8 @@ def cmd_plugins(args: Any) -> int:
 
 
 def cmd_config_validate(args: Any) -> int:
-    from memstack.config import load_config, validate_providers
+    from memstack.config import load_config
+    from memstack.stack import validate_providers
 
     config = load_config(args.file)
     validated = validate_providers(config)
