@@ -188,7 +188,7 @@ def take_screenshots(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("MEMSTACK_HOME", str(Path(tmp) / "home"))
         with deployment(Path(tmp), embedded=True) as dep, chromium() as browser:
-            page = browser.new_page(viewport={"width": 1200, "height": 700},
+            page = browser.new_page(viewport={"width": 1200, "height": 440},
                                     device_scale_factor=1)
             target = dep.ids[SEED["alice"][0]]
             with dep.api() as c:  # a little history to show
@@ -196,21 +196,21 @@ def take_screenshots(out: Path) -> list[Path]:
                         json={"text": "Alice likes green tea, and jasmine tea after lunch"})
             page.goto(dep.url + "/")
             shots.append(out / "dashboard-sign-in.png")
-            page.screenshot(path=str(shots[-1]))
+            page.screenshot(path=str(shots[-1]), full_page=True)
             page.fill("#api_key", dep.admin)
             page.click("form[action='/ui/login'] button[type=submit]")
             page.wait_for_url(dep.url + "/ui/")
             shots.append(out / "dashboard-scopes.png")
-            page.screenshot(path=str(shots[-1]))
-            page.goto(dep.url + "/ui/memories?user_id=alice&q=what+does+alice+drink")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+            page.goto(dep.url + "/ui/memories?user_id=alice&q=which+tea+does+she+like")
             shots.append(out / "dashboard-search.png")
-            page.screenshot(path=str(shots[-1]))
+            page.screenshot(path=str(shots[-1]), full_page=True)
             page.goto(f"{dep.url}/ui/memories/{target}")
             page.fill("#text", "Alice likes green tea, and jasmine tea in the evening")
             page.click("form[action$='/edit'] button[type=submit]")
             page.goto(f"{dep.url}/ui/memories/{target}/history")
             shots.append(out / "dashboard-history.png")
-            page.screenshot(path=str(shots[-1]))
+            page.screenshot(path=str(shots[-1]), full_page=True)
     return shots
 
 
