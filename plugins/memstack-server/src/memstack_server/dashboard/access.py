@@ -39,6 +39,11 @@ class Viewer:
     session: Session
 
     @property
+    def signed_in(self) -> bool:
+        """False when the server runs without auth (nothing to sign out of)."""
+        return bool(self.session.raw_key)
+
+    @property
     def name(self) -> str:
         return str(getattr(self.key, "name", "") or getattr(self.key, "id", "key"))
 
