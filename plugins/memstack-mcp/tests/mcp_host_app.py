@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
+from memstack_mcp.asgi import create_mcp_asgi_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
 import memstack
-from memstack_mcp.asgi import create_mcp_asgi_app
 
 KEYS = {
     "key-alice": {"user_id": "alice"},

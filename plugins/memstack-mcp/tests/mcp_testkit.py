@@ -4,6 +4,11 @@ or streamable HTTP (optionally with an API key) and call tools."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +18,75 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+
+HERE = Path(__file__).parent
+NODE_DIR = HERE / "node"
+VENV_BIN = Path(sys.executable).parent
+MEMSTACK = str(VENV_BIN / "memstack")
+
+
+def child_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a server process: data under `home`, no model downloads."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMSTACK_")}
+    env.update({"MEMSTACK_HOME": str(home), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def write_config(path: Path, data_dir: Path, **extra: Any) -> Path:
+    """A fast config: the in-process `memory` store, the `hashing` embedder, sqlite history."""
+    cfg: dict[str, Any] = {
+        "vector_store": {"provider": "memory"},
+        "embedder": {"provider": "hashing", "config": {"dimension": 64}},
+        "history_store": {"provider": "sqlite", "config": {"path": str(data_dir / "h.db")}},
+    }
+    cfg.update(extra)
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(proc: subprocess.Popen[bytes], port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"server exited with {proc.returncode}: {err[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"server did not listen on {port} within {timeout}s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def start_http(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([MEMSTACK, "mcp", "--http", "--port", str(port), *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(proc, port)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, f"http://127.0.0.1:{port}/mcp"
+
+
 
 TOOLS = {"add_memory", "search_memories", "list_memories", "get_memory", "update_memory",
          "delete_memory", "delete_all_memories", "memory_history"}

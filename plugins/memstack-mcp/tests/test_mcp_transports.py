@@ -7,10 +7,19 @@ from pathlib import Path
 
 import anyio
 import pytest
-from conftest import MEMSTACK, child_env, free_port, stop, wait_for_port
-from mcp_testkit import err, http_client, ok, round_trip, stdio_params
-
 from mcp import Client
+from mcp_testkit import (
+    MEMSTACK,
+    child_env,
+    err,
+    free_port,
+    http_client,
+    ok,
+    round_trip,
+    stdio_params,
+    stop,
+    wait_for_port,
+)
 
 
 def test_stdio_round_trip(config_file: Path, home: Path) -> None:
