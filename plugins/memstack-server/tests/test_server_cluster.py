@@ -41,7 +41,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, 
         }
         servers = [ServerProcess(config, directory, name=n) for n in ("a", "b")]
         try:
-            clients = tuple(Client(s.start()) for s in servers)
+            for s in servers:
+                s.launch()
+            clients = tuple(Client(s.wait_ready()) for s in servers)
             yield clients  # type: ignore[misc]
             for c in clients:
                 c.keys.close()

@@ -12,15 +12,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+
+from memstack_server.testing import Client
 
 CHECKS = ("not_a_server_error,response_schema_conformance,status_code_conformance,"
           "content_type_conformance")
 
 
-def test_fuzz_from_openapi(start_server: Any, tmp_path: Path) -> None:
-    examples = os.environ.get("MEMSTACK_SERVER_FUZZ_EXAMPLES", "8")
-    server = start_server()
+def test_fuzz_from_openapi(fast_server: Client, tmp_path: Path) -> None:
+    examples = os.environ.get("MEMSTACK_SERVER_FUZZ_EXAMPLES", "5")
+    server = fast_server
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "server_schemathesis_hooks",
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
                                           os.environ.get("PYTHONPATH", "")])}

@@ -4,14 +4,14 @@ on every endpoint; read-only keys change nothing; revoked keys do nothing; keys 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from typing import Any
 
 import httpx
 from memstack_server.testing import Client, fast_config
+
+from memstack.cli.main import main
 
 
 def _setup(server: Client) -> tuple[str, str, list[str], str]:
@@ -115,10 +115,7 @@ def test_revoked_key_is_refused_everywhere_within_two_seconds(fast_server: Clien
     with fast_server.http(raw) as c:
         assert c.get("/v1/memories").status_code == 200  # cached as valid now
         config = fast_server.server.config_path
-        out = subprocess.run([sys.executable, "-m", "memstack.cli.main", "keys", "revoke",
-                              key.id, "--config", str(config)], capture_output=True, text=True,
-                             timeout=60)
-        assert out.returncode == 0, out.stderr
+        assert main(["keys", "revoke", key.id, "--config", str(config)]) == 0
         time.sleep(2.0)
         own = [("GET", "/v1/memories", {}), ("POST", "/v1/search", {"json": {"query": "a"}}),
                ("POST", "/v1/memories", {"json": {"messages": "after revoke"}}),
@@ -129,7 +126,7 @@ def test_revoked_key_is_refused_everywhere_within_two_seconds(fast_server: Clien
     assert all(raw not in r.text for r in results)
 
 
-def test_keys_never_in_logs_or_error_bodies(fast_server: Client) -> None:
+def test_keys_never_in_logs_or_error_bodies(fast_server: Client, capsys: Any) -> None:
     raw, key = fast_server.keys.create("secretive", scope={"user_id": "leak-check"})
     fake = "msk_0123456789ab_" + "A" * 43
     bodies = []
@@ -144,10 +141,10 @@ def test_keys_never_in_logs_or_error_bodies(fast_server: Client) -> None:
     secret = raw[len("msk_0123456789ab_"):]
     for text in [*bodies, log]:
         assert secret not in text and fake not in text
-    listed = subprocess.run([sys.executable, "-m", "memstack.cli.main", "keys", "list",
-                             "--json", "--config", str(fast_server.server.config_path)],
-                            capture_output=True, text=True, timeout=60)
-    assert key.id in listed.stdout and secret not in listed.stdout
+    capsys.readouterr()
+    assert main(["keys", "list", "--json", "--config", str(fast_server.server.config_path)]) == 0
+    listed = capsys.readouterr().out
+    assert key.id in listed and secret not in listed
 
 
 def test_rate_limit_answers_429_with_retry_after(start_server: Any, tmp_path: Any) -> None:
@@ -162,19 +159,18 @@ def test_rate_limit_answers_429_with_retry_after(start_server: Any, tmp_path: An
     assert limited[0].json()["type"] == "urn:memstack:problem:rate-limited"
 
 
-def test_cli_keys_create_list_revoke_and_unauthenticated(fast_server: Client) -> None:
+def test_cli_keys_create_list_revoke_and_unauthenticated(fast_server: Client,
+                                                          capsys: Any) -> None:
     config = str(fast_server.server.config_path)
-    run = [sys.executable, "-m", "memstack.cli.main", "keys"]
-    made = subprocess.run([*run, "create", "--scope", "user_id=cli-user", "--read-only",
-                           "--name", "cli", "--config", config], capture_output=True,
-                          text=True, timeout=60)
-    assert made.returncode == 0, made.stderr
-    raw = made.stdout.strip()
-    assert raw.startswith("msk_") and "shown once" in made.stderr
+    capsys.readouterr()
+    assert main(["keys", "create", "--scope", "user_id=cli-user", "--read-only", "--name",
+                 "cli", "--config", config]) == 0
+    made = capsys.readouterr()
+    raw = made.out.strip()
+    assert raw.startswith("msk_") and "shown once" in made.err
     with httpx.Client(base_url=fast_server.url, timeout=30) as c:
         assert c.get("/v1/memories").status_code == 401
         ok = c.get("/v1/memories", headers={"Authorization": f"Bearer {raw}"})
         assert ok.status_code == 200
-    bad = subprocess.run([*run, "create", "--scope", "tenant=x", "--config", config],
-                         capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "user_id, agent_id, run_id" in bad.stderr
+    assert main(["keys", "create", "--scope", "tenant=x", "--config", config]) == 2
+    assert "user_id, agent_id, run_id" in capsys.readouterr().err

@@ -4,12 +4,14 @@ endpoint mounted at /mcp with the API keys."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from memstack_server.settings import load_settings
+from memstack_server.testing import Client
 
 from memstack.cli.main import main
 
@@ -58,14 +60,15 @@ def test_server_section_is_validated_and_stripped(tmp_path: Path) -> None:
         load_settings(str(config))
 
 
-def test_mcp_is_mounted_with_the_api_keys(start_server: Any) -> None:
+def test_mcp_is_mounted_with_the_api_keys(fast_server: Client) -> None:
     pytest.importorskip("memstack_mcp.asgi", reason="memstack-mcp is not installed")
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
 
-    server = start_server()
-    key = server.key(scope={"user_id": "mcp-user"})
+    server = fast_server
+    user = f"mcp-{uuid.uuid4().hex[:6]}"
+    key = server.key(scope={"user_id": user})
 
     async def session(token: str | None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else None
@@ -79,8 +82,25 @@ def test_mcp_is_mounted_with_the_api_keys(start_server: Any) -> None:
     assert {"add_memory", "search_memories"} <= tools and not added.is_error
     # the memory landed in the key's scope, as the REST API sees it
     with server.http(server.admin) as c:
-        items = c.get("/v1/memories", params={"user_id": "mcp-user"}).json()["results"]
+        items = c.get("/v1/memories", params={"user_id": user}).json()["results"]
         assert [m["memory"] for m in items] == ["likes MCP"]
     for bad in (None, server.admin, "msk_0123456789ab_" + "A" * 43):
         with pytest.raises(Exception):  # noqa: B017 - the client raises on the 401 its own way
             asyncio.run(session(bad))
+
+
+def test_compose_config_is_valid() -> None:
+    """compose.yaml's config file passes the same checks `memstack serve` makes at start."""
+    from memstack.config import load_config
+    from memstack.registry import get_registry
+
+    path = Path(__file__).parent.parent / "memstack.compose.yaml"
+    settings = load_settings(str(path))
+    assert settings.auth.enabled and settings.host == "0.0.0.0"
+    settings.check_safe()
+    config = load_config(settings.memory_config)
+    for kind in ("vector_store", "history_store", "embedder"):
+        section = getattr(config, kind)
+        get_registry().validate_config(kind, section.provider, dict(section.config))
+    compose = yaml.safe_load((path.parent / "compose.yaml").read_text())
+    assert compose["x-memstack"]["command"] == ["serve", "--config", "/etc/memstack/memstack.yaml"]

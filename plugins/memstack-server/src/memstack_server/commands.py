@@ -134,6 +134,8 @@ def cmd_serve(args: Any) -> int:
 
     settings = load_settings(args.config, host=args.host, port=args.port, workers=args.workers)
     settings.check_safe()
+    if settings.workers > 1:
+        _check_multiprocess(settings)
     if settings.auth.enabled:
         _check_keys_reachable(settings)
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
@@ -144,6 +146,21 @@ def cmd_serve(args: Any) -> int:
                 log_level=level, access_log=False, server_header=False,
                 timeout_graceful_shutdown=10)
     return 0
+
+
+def _check_multiprocess(settings: ServerSettings) -> None:
+    """Several workers are several processes on one store: refuse a store that says it cannot
+    be shared (Chroma on disk keeps its index in the process; writes would be lost)."""
+    from memstack import Memory
+    from memstack.errors import ConfigError
+
+    with Memory(settings.memory_config or None) as m:
+        if "multiprocess" not in m.store.capabilities:
+            raise ConfigError(
+                f"server.workers is {settings.workers}, but vector store "
+                f"{m.names.get('vector_store')!r} in this mode cannot be shared by several "
+                "processes; use one worker, or a shared store (pgvector, qdrant or chroma in "
+                "server mode)", field="server.workers", given=settings.workers, allowed="1")
 
 
 def _check_keys_reachable(settings: ServerSettings) -> None:

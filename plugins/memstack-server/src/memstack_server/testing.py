@@ -52,8 +52,10 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
-        import httpx
+        return self.launch().wait_ready()
 
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting (start several, then `wait_ready` each)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "memstack.cli.main", "serve", "--port", str(self.port),
                "--workers", str(self.workers)]
@@ -65,6 +67,12 @@ class ServerProcess:
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
         log.close()
+        return self
+
+    def wait_ready(self) -> ServerProcess:
+        import httpx
+
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -139,9 +139,12 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def _to_login(request: Request) -> Response:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/ui/login{scope_query({}, next=here)}", status_code=303)
+    return RedirectResponse(f"/ui/login{scope_query({}, next=_here(request))}", status_code=303)
 
 
 def _set_login_cookie(response: Response, request: Request, nonce: str) -> None:
@@ -156,7 +159,7 @@ async def _require(request: Request) -> Viewer | Response:
     if viewer is not None:
         return viewer
     if not _auth_enabled(request):  # no key needed: set the CSRF nonce cookie and come back
-        back = RedirectResponse(_safe_next(str(request.url.path)), status_code=303)
+        back = RedirectResponse(_safe_next(_here(request)), status_code=303)
         _set_login_cookie(back, request, secrets.token_hex(16))
         return back
     return _to_login(request)
