@@ -188,6 +188,12 @@ def test_revoked_key_is_signed_out_and_sign_out_works(dep: Deployment, page: Any
     page.goto(f"{dep.url}/ui/memories/{dep.ids[SEED['bob'][0]]}")
     assert "This key is read-only." in page.locator("main").inner_text()
     assert page.locator("form[action$='/edit']").count() == 0
+    token = page.locator("form[action='/ui/logout'] input[name=csrf_token]").get_attribute(
+        "value")
+    crafted = page.request.post(f"{dep.url}/ui/memories/{dep.ids[SEED['bob'][0]]}/delete",
+                                form={"csrf_token": token}, max_redirects=0)
+    assert crafted.status == 403 and "read-only" in crafted.text()
+    assert dep.memory(dep.ids[SEED["bob"][0]]) is not None
     cli_revoke_key(dep.config_path, key["id"])  # `memstack keys revoke`
     deadline = time.monotonic() + 10  # keys are cached ≤ 2 s per instance
     while True:
@@ -197,7 +203,14 @@ def test_revoked_key_is_signed_out_and_sign_out_works(dep: Deployment, page: Any
         time.sleep(0.25)
     assert "/ui/login" in page.url
 
-    sign_in(page, dep.url, dep.alice["key"])
+    # a deep link survives the sign-in form
+    deep = f"{dep.url}/ui/memories?user_id=alice&agent_id={SEED_AGENT[1]}"
+    page.goto(deep)
+    assert "/ui/login?next=" in page.url
+    page.fill("#api_key", dep.alice["key"])
+    page.click("form[action='/ui/login'] button[type=submit]")
+    page.wait_for_url(deep)
+    assert SEED_AGENT[2] in page.locator("main").inner_text()
     page.click("text=Sign out")
     page.wait_for_url("**/ui/login")
     assert not [c for c in page.context.cookies() if c["name"] == "memstack_session"]
@@ -230,3 +243,6 @@ def test_stack_health_and_error_pages(dep: Deployment, page: Any) -> None:
     assert rid and rid in page.locator("main").inner_text()
     response = page.goto(dep.url + "/ui/memories?user_id=alice&page=abc")
     assert response.status == 422 and "page must be a whole number" in page.content()
+
+    # nothing secret reached the server's log either (keys went by as bearer tokens, cookies)
+    _no_secrets(dep.server.log(), dep)

@@ -53,3 +53,15 @@ def test_without_auth_every_scope_is_open_and_forms_still_need_the_token(
                   follow_redirects=False)
     assert done.status_code == 303 and memory.get(mid).memory == "Carol collects old stamps"
     assert [h.actor_id for h in memory.history(mid)] == [None, "dashboard:local (auth disabled)"]
+
+
+def test_memory_list_pages(client: tuple[TestClient, Memory]) -> None:
+    c, memory = client
+    memory.add([f"dana fact number {i:02d}" for i in range(30)], user_id="dana", infer=False)
+    first = c.get("/ui/memories", params={"user_id": "dana"})
+    assert first.text.count('<td class="text">') == 25 and "Next →" in first.text
+    second = c.get("/ui/memories", params={"user_id": "dana", "page": 2})
+    assert second.text.count('<td class="text">') == 5 and "Next →" not in second.text
+    assert "← Previous" in second.text
+    shown = set(re.findall(r"dana fact number \d\d", first.text + second.text))
+    assert len(shown) == 30
