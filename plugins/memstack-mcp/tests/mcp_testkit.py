@@ -14,10 +14,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 HERE = Path(__file__).parent
 NODE_DIR = HERE / "node"
@@ -98,8 +98,9 @@ def stdio_params(memstack: str, args: list[str], env: dict[str, str]) -> StdioSe
 
 @asynccontextmanager
 async def http_client(url: str, key: str | None = None) -> AsyncIterator[Client]:
-    headers = {"Authorization": f"Bearer {key}"} if key else None
-    async with create_mcp_http_client(headers=headers) as http, \
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    timeout = httpx2.Timeout(30.0, read=300.0)  # the SDK's defaults (SSE streams stay open)
+    async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http, \
             Client(streamable_http_client(url, http_client=http)) as client:
         yield client
 

@@ -7,7 +7,7 @@ deleted. A key scoped to an agent cannot be widened by an agent_id argument eith
 from __future__ import annotations
 
 import anyio
-import httpx
+import httpx2
 from mcp_testkit import err, http_client, ok
 
 
@@ -100,14 +100,14 @@ def test_requests_without_a_valid_key_get_401(keyed_host: str) -> None:
     base = {"Accept": "application/json, text/event-stream"}
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic a2V5"},
                     {"Authorization": "Bearer"}):
-        r = httpx.post(keyed_host, json=body, headers={**base, **headers}, timeout=30)
+        r = httpx2.post(keyed_host, json=body, headers={**base, **headers}, timeout=30)
         assert r.status_code == 401, (headers, r.status_code)
         assert r.headers["www-authenticate"].startswith("Bearer")
         assert "wrong" not in r.text  # the presented key is never echoed
-    r = httpx.post(keyed_host, json=body, headers={**base, "Authorization": "Bearer key-bob"},
+    r = httpx2.post(keyed_host, json=body, headers={**base, "Authorization": "Bearer key-bob"},
                    timeout=30)
     assert r.status_code == 200, r.text
     # mounted under a prefix: /mcp/ (trailing slash) reaches the same endpoint
-    r = httpx.post(keyed_host + "/", json=body,
+    r = httpx2.post(keyed_host + "/", json=body,
                    headers={**base, "Authorization": "Bearer key-bob"}, timeout=30)
     assert r.status_code == 200, r.text

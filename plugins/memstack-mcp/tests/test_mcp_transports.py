@@ -99,7 +99,7 @@ def test_bad_config_fails_at_start_with_its_message(tmp_path: Path, home: Path) 
 
 def test_http_rejects_foreign_host_header(config_file: Path, home: Path) -> None:
     """DNS-rebinding protection: a page on evil.example that resolves to 127.0.0.1 is refused."""
-    import httpx
+    import httpx2
 
     port = free_port()
     proc = subprocess.Popen([MEMSTACK, "mcp", "--http", "--port", str(port), "--user-id",
@@ -112,10 +112,30 @@ def test_http_rejects_foreign_host_header(config_file: Path, home: Path) -> None
                            "clientInfo": {"name": "t", "version": "1"}}}
         headers = {"Accept": "application/json, text/event-stream",
                    "Host": "evil.example", "Origin": "http://evil.example"}
-        r = httpx.post(f"http://127.0.0.1:{port}/mcp", json=body, headers=headers, timeout=30)
+        r = httpx2.post(f"http://127.0.0.1:{port}/mcp", json=body, headers=headers, timeout=30)
         assert r.status_code in (403, 421)
         headers.update({"Host": f"127.0.0.1:{port}", "Origin": f"http://127.0.0.1:{port}"})
-        r = httpx.post(f"http://127.0.0.1:{port}/mcp", json=body, headers=headers, timeout=30)
+        r = httpx2.post(f"http://127.0.0.1:{port}/mcp", json=body, headers=headers, timeout=30)
         assert r.status_code == 200, r.text
     finally:
         stop(proc)
+
+
+def test_http_port_zero_announces_the_url(config_file: Path, home: Path) -> None:
+    """`--port 0` binds a free port and prints the URL on stderr before serving."""
+    proc = subprocess.Popen([MEMSTACK, "mcp", "--http", "--port", "0", "--user-id", "alice",
+                             "--config", str(config_file)], env=child_env(home),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert line.startswith("memstack mcp: serving user_id='alice' at http://127.0.0.1:"), line
+        url = line.split(" at ")[1].split()[0]
+
+        async def main() -> None:
+            async with http_client(url) as client:
+                assert (await ok(client, "list_memories"))["memories"] == []
+
+        anyio.run(main)
+    finally:
+        stop(proc)  # type: ignore[arg-type]

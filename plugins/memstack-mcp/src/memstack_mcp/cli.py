@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import ipaddress
 import os
+import socket
 import sys
 from typing import Any
 
@@ -113,7 +114,13 @@ def serve_http(memory: Any, scope: dict[str, str], host: str, port: int, log_lev
         return fixed
 
     app = create_mcp_asgi_app(memory, authenticate, log_level=log_level)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(),
-                            lifespan="on")
-    server = uvicorn.Server(config)
-    server.run()
+    # Bind first, so `--port 0` can say which port it got before serving.
+    bare = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
+    sock = socket.create_server((bare, port), family=family)
+    shown = f"[{bare}]" if ":" in bare else bare
+    print(f"memstack mcp: serving user_id={fixed['user_id']!r} at "
+          f"http://{shown}:{sock.getsockname()[1]}/mcp (streamable HTTP)",
+          file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, log_level=log_level.lower(), lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
