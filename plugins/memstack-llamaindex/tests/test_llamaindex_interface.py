@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from importlib.metadata import requires, version
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points, requires, version
+from pathlib import Path
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage
@@ -79,3 +84,21 @@ def test_llamaindex_memory_calls_blocks_as_the_block_expects() -> None:
     first = block.puts[0][0]
     assert first[0].startswith("first message")
     assert first[1].get("session_id") == "s-1"
+
+
+def test_llamaindex_entry_point_loads_without_importing_the_framework(tmp_path: Path) -> None:
+    """memstack imports every plugin's entry point at start: ours must not pull in `llama_index`."""
+    names = {ep.value for ep in entry_points(group="memstack")}
+    assert "memstack_llamaindex.plugin" in names
+    config = {"vector_store": {"provider": "memory"}, "embedder": {"provider": "hashing"},
+              "history_store": {"provider": "sqlite",
+                                "config": {"path": str(tmp_path / "h.db")}}}
+    code = (f"import json, sys, memstack\n"
+            f"memstack.Memory({config!r}).close()\n"
+            f"print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))")
+    env = {**os.environ, "MEMSTACK_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120, check=True)
+    modules = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert "memstack" in modules
+    assert "llama_index" not in modules

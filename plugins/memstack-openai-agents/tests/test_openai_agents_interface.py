@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from importlib.metadata import requires, version
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points, requires, version
+from pathlib import Path
 
 from agents import FunctionTool, RunConfig, RunContextWrapper, Session, SQLiteSession, function_tool
 from agents.models.interface import Model
@@ -62,3 +67,21 @@ def test_openai_agents_run_config_and_session_interface() -> None:
 def test_openai_agents_model_interface() -> None:
     assert {"get_response", "stream_response"} <= set(Model.__abstractmethods__)
     assert issubclass(ScriptedModel, Model)
+
+
+def test_openai_agents_entry_point_loads_without_importing_the_framework(tmp_path: Path) -> None:
+    """memstack imports every plugin's entry point at start: ours must not pull in `agents`."""
+    names = {ep.value for ep in entry_points(group="memstack")}
+    assert "memstack_openai_agents.plugin" in names
+    config = {"vector_store": {"provider": "memory"}, "embedder": {"provider": "hashing"},
+              "history_store": {"provider": "sqlite",
+                                "config": {"path": str(tmp_path / "h.db")}}}
+    code = (f"import json, sys, memstack\n"
+            f"memstack.Memory({config!r}).close()\n"
+            f"print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))")
+    env = {**os.environ, "MEMSTACK_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120, check=True)
+    modules = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert "memstack" in modules
+    assert "agents" not in modules
