@@ -96,3 +96,31 @@ def test_unknown_route_and_method_are_problems(fast_server: Client) -> None:
         assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
         r = c.put("/v1/search", json={})
         assert r.status_code == 405 and r.json()["status"] == 405
+
+
+def test_a_bug_is_a_500_problem_without_traceback(tmp_path: Any,
+                                                  caplog: Any) -> None:
+    """An unexpected exception (here: an engine method that raises) is logged with its
+    traceback and answered as a problem document carrying the request id, nothing more."""
+    from fastapi.testclient import TestClient
+    from memstack_server.app import create_app
+    from memstack_server.settings import load_settings
+
+    from memstack import Memory
+
+    memory = Memory({"vector_store": {"provider": "memory"}, "embedder": {"provider": "hashing"},
+                     "history_store": {"provider": "sqlite",
+                                       "config": {"path": str(tmp_path / "h.db")}}})
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internal detail")
+
+    memory.search = broken  # type: ignore[method-assign]
+    app = create_app(load_settings({"server": {"auth": {"enabled": False}}}), memory)
+    with TestClient(app) as c:
+        r = c.post("/v1/search", json={"query": "q", "user_id": "u"})
+    assert r.status_code == 500 and r.headers["content-type"] == PROBLEM
+    assert r.json()["request_id"] == r.headers["x-request-id"]
+    assert "secret internal detail" not in r.text and "Traceback" not in r.text
+    assert "secret internal detail" in caplog.text  # the log has it, for the operator
+    memory.close()

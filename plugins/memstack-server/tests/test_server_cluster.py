@@ -159,6 +159,16 @@ def test_keyword_side_of_hybrid_search_sees_the_other_instance(
         found = cb.post("/v1/search", json={"query": token, "user_id": user, "limit": 2}
                         ).json()["results"]
     assert found and found[0]["id"] == mid, [m["memory"][:20] for m in found]
+    # control: the same memories and query with the vector side alone miss the target, so
+    # the answer above came from the keyword side
+    from memstack import Memory
+
+    with Memory({"vector_store": {"provider": "memory"}, "embedder": {"provider": "hashing"},
+                 "history_store": {"provider": "sqlite", "config": {"path": ":memory:"}},
+                 "search": {"mode": "vector"}}) as alone:
+        alone.add([*decoys, target], user_id=user, infer=False)
+        ids = [m.memory for m in alone.search(token, user_id=user, limit=2).results]
+    assert target not in ids and len(ids) == 2
 
 
 def test_keys_are_shared_and_revocation_reaches_both(cluster: tuple[Client, Client],

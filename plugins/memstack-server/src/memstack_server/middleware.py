@@ -92,6 +92,13 @@ class RequestContext:
             except BodyTooLarge:
                 if not status["started"]:
                     await self._too_large(scope, send_wrapped, limit, rid)
+            except Exception as exc:  # a bug: logged with its traceback, answered without
+                logging.getLogger("memstack_server").exception("unhandled error")
+                METRICS.error(type(exc).__name__)
+                if not status["started"]:
+                    await self._problem(scope, send_wrapped, 500, "internal", (
+                        f"internal error ({type(exc).__name__}); the server log has the details "
+                        f"under request id {rid}"), rid)
         finally:
             seconds = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -101,15 +108,20 @@ class RequestContext:
                             seconds * 1000)
             REQUEST_ID.reset(token)
 
-    @staticmethod
-    async def _too_large(scope: Scope, send: Any, limit: int, rid: str) -> None:
+    @classmethod
+    async def _too_large(cls, scope: Scope, send: Any, limit: int, rid: str) -> None:
         METRICS.error("BodyTooLarge")
-        body = json.dumps(problem(413, "body-too-large",
-                                  f"the request body is larger than {limit} bytes, the limit "
-                                  "of this server (server.limits)", instance=scope["path"],
-                                  request_id=rid, errors=[{"field": "body", "message":
-                                                           f"at most {limit} bytes"}])).encode()
-        await send({"type": "http.response.start", "status": 413,
+        await cls._problem(scope, send, 413, "body-too-large",
+                           f"the request body is larger than {limit} bytes, the limit of this "
+                           "server (server.limits)", rid,
+                           errors=[{"field": "body", "message": f"at most {limit} bytes"}])
+
+    @staticmethod
+    async def _problem(scope: Scope, send: Any, status: int, slug: str, detail: str, rid: str,
+                       errors: list[dict[str, str]] | None = None) -> None:
+        body = json.dumps(problem(status, slug, detail, instance=scope["path"],
+                                  request_id=rid, errors=errors)).encode()
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", PROBLEM_TYPE.encode()),
                                 (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
