@@ -230,12 +230,25 @@ def test_stack_health_and_error_pages(dep: Deployment, page: Any) -> None:
     for part in ("chroma", "hashing", "openai", "sqlite", "memstack-server", "memstack-chroma"):
         assert part in text
     assert page.locator(".health.up").count() == 2
-    assert "(hidden)" in text
+    assert "(hidden)" in text and "gpt-4.1-mini" in text
     _no_secrets(page.content(), dep)
     # the cookie secret: made on first sign-in, owner-only, never on a page
     secret = Path(os.environ["MEMSTACK_HOME"]) / "dashboard-secret"
     assert secret.stat().st_mode & 0o777 == 0o600
     assert secret.read_text().strip() not in page.content()
+
+    # a scoped key sees what runs and whether it is up, not how it is set up
+    scoped = page.context.browser.new_context()
+    try:
+        other = scoped.new_page()
+        sign_in(other, dep.url, dep.alice["key"])
+        other.goto(dep.url + "/ui/stack")
+        shown = other.locator("main").inner_text()
+        assert "openai" in shown and "shown to admin keys" in shown
+        assert "gpt-4.1-mini" not in shown and str(dep.server.directory) not in shown
+        assert other.locator(".health.up").count() == 2
+    finally:
+        scoped.close()
 
     response = page.goto(dep.url + "/ui/no-such-page")
     assert response.status == 404

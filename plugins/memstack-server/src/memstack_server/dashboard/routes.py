@@ -390,9 +390,11 @@ async def stack_page(request: Request) -> Response:
         return viewer
     memory = request.app.state.memory
     checks = await run_in_threadpool(stack.health, memory)
-    return render(request, "stack.html", nav="stack", providers=stack.providers(memory),
-                  engine=stack.engine_settings(memory), plugins=stack.plugins(),
-                  versions=stack.versions(), checks=checks)
+    # Settings (paths, hosts, models) describe the deployment, not a scope: admin keys only.
+    providers = stack.providers(memory, with_settings=viewer.admin)
+    engine = stack.engine_settings(memory) if viewer.admin else None
+    return render(request, "stack.html", nav="stack", providers=providers, engine=engine,
+                  plugins=stack.plugins(), versions=stack.versions(), checks=checks)
 
 
 @router.api_route("/ui/{rest:path}", methods=["GET", "POST"])

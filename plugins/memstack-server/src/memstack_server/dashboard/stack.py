@@ -62,7 +62,7 @@ def redact(value: Any, name: str = "") -> Any:
 class Provider:
     kind: str
     name: str
-    settings: dict[str, Any]
+    settings: dict[str, Any] | None
 
 
 def _settings(kind: str, section: Any) -> dict[str, Any]:
@@ -79,8 +79,9 @@ def _settings(kind: str, section: Any) -> dict[str, Any]:
     return redact(given)
 
 
-def providers(memory: Any) -> list[Provider]:
-    """Each configured provider with its redacted settings, in pipeline order."""
+def providers(memory: Any, *, with_settings: bool = True) -> list[Provider]:
+    """Each configured provider with its redacted settings (None without `with_settings`),
+    in pipeline order."""
     cfg = memory.config
     out = []
     for kind in ("vector_store", "embedder", "llm", "reranker", "history_store"):
@@ -89,7 +90,8 @@ def providers(memory: Any) -> list[Provider]:
             continue
         section = getattr(cfg, kind, None)
         same = section is not None and getattr(section, "provider", None) == name
-        out.append(Provider(kind, name, _settings(kind, section) if same else {}))
+        settings = (_settings(kind, section) if same else {}) if with_settings else None
+        out.append(Provider(kind, name, settings))
     return out
 
 
