@@ -111,3 +111,27 @@ def test_requests_without_a_valid_key_get_401(keyed_host: str) -> None:
     r = httpx2.post(keyed_host + "/", json=body,
                    headers={**base, "Authorization": "Bearer key-bob"}, timeout=30)
     assert r.status_code == 200, r.text
+
+
+def test_a_session_is_bound_to_the_key_that_opened_it(keyed_host: str) -> None:
+    """Bob's key on Alice's session id: refused as if the session did not exist."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "t", "version": "1"}}}
+    base = {"Accept": "application/json, text/event-stream",
+            "Content-Type": "application/json", "MCP-Protocol-Version": "2025-06-18"}
+    r = httpx2.post(keyed_host, json=body, timeout=30,
+                    headers={**base, "Authorization": "Bearer key-alice"})
+    assert r.status_code == 200, r.text
+    session = r.headers["mcp-session-id"]
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    with_session = {**base, "mcp-session-id": session}
+    r = httpx2.post(keyed_host, json=listing, timeout=30,
+                    headers={**with_session, "Authorization": "Bearer key-bob"})
+    assert r.status_code == 404, r.text
+    r = httpx2.post(keyed_host, json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+                    timeout=30, headers={**with_session, "Authorization": "Bearer key-alice"})
+    assert r.status_code == 202, r.text
+    r = httpx2.post(keyed_host, json=listing, timeout=30,
+                    headers={**with_session, "Authorization": "Bearer key-alice"})
+    assert r.status_code == 200 and "add_memory" in r.text, r.text

@@ -92,8 +92,9 @@ class MCPASGIApp:
             given = self.authenticate(token)
             if inspect.isawaitable(given):
                 given = await given
-        except Exception:
-            log.exception("authenticate() failed")
+        except Exception as exc:
+            # type only: the host's message could quote the token it was checking
+            log.error("authenticate() raised %s; the request got 500", type(exc).__name__)
             await _json(send, 500, {"error": "authentication failed on the server"})
             return
         if given is None:
@@ -109,6 +110,7 @@ class MCPASGIApp:
             return
         scope = dict(scope)
         scope[ASGI_SCOPE_KEY] = caller
+        scope["user"] = _principal(caller)
         await self._endpoint(scope, receive, send)
 
     async def _serve_lifespan(self, receive: Receive, send: Send) -> None:
@@ -145,6 +147,18 @@ def create_mcp_asgi_app(memory: memstack.Memory, authenticate: Authenticate, *,
 
         authenticate = in_thread
     return MCPASGIApp(memory, authenticate, allowed_hosts=allowed_hosts, log_level=log_level)
+
+
+def _principal(caller: Mapping[str, str]) -> Any:
+    """The caller as the SDK's authenticated user, so its session manager binds each MCP
+    session to the scope that opened it: another key's requests on that session id get 404
+    (each request already acts in its own key's scope; this is defence in depth). The token
+    itself is not kept."""
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+    from mcp.server.auth.provider import AccessToken
+
+    principal = json.dumps(dict(caller), sort_keys=True)
+    return AuthenticatedUser(AccessToken(token="", client_id=principal, scopes=[]))
 
 
 def _bearer(scope: Scope) -> str | None:
