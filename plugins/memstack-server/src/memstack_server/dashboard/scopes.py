@@ -2,8 +2,9 @@
 
 The vector store protocol has no "group by", so the counts come from paging through
 ``store.list`` over the scope the key may see, `PAGE` records at a time, up to `MAX_SCANNED`
-records (about a second on the embedded Chroma store at 50,000). Past that the page says the
-counts cover the first `MAX_SCANNED` memories only; the total still comes from ``store.count``.
+records. Measured on Chroma (hashing embedder, 20,000 memories, a 2-core machine at load 14):
+3.0 s for all 20,000, 0.23 s for one user's 1,000. Past `MAX_SCANNED` the page says the counts
+cover the first `MAX_SCANNED` memories only; the total still comes from ``store.count``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from memstack.filters.parse import parse_filter
 from memstack_server.dashboard.access import SCOPE_FIELDS
 
 PAGE = 1000
-MAX_SCANNED = 50_000
+MAX_SCANNED = 20_000
 
 
 @dataclass
