@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from memstack.filters.tree import OPERATORS
+
 
 class Kind(StrEnum):
     """The kinds of provider a plugin can offer, one registration hook each."""
@@ -20,7 +22,7 @@ class Kind(StrEnum):
 
 
 # Filter operators: a store declares each one it translates natively.
-FILTER_OPS = ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains")
+FILTER_OPS = OPERATORS
 FILTER_OP_CAPS = frozenset(f"filter:{op}" for op in FILTER_OPS)
 FILTER_AND = "filter:and"
 FILTER_OR = "filter:or"
@@ -44,7 +46,6 @@ EVENTUALLY_CONSISTENT = "eventually_consistent"
 # Embedder / LLM behaviour.
 QUERY_DOCUMENT_KINDS = "query_document_kinds"  # embedder treats kind="query" differently
 STRUCTURED_OUTPUT = "structured_output"  # LLM honours a JSON schema natively
-ASYNC = "async"  # provider offers awaitable methods (aembed, achat, ...)
 
 STANDARD_REASONS: dict[str, str] = {
     PERSISTENT: "store does not declare 'persistent' (data is not kept across reopen)",

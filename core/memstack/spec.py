@@ -65,15 +65,3 @@ class ProviderSpec:
         if not all(isinstance(c, str) for c in self.capabilities):
             out.append("capabilities must be strings")
         return out
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": str(self.kind),
-            "summary": self.summary,
-            "capabilities": sorted(self.capabilities),
-            "contract_level": self.contract_level,
-            "distribution": self.distribution,
-            "version": self.version,
-        }
-

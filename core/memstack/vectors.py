@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import operator
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from memstack.errors import DimensionMismatch, InvalidInput
 
@@ -20,11 +20,6 @@ def check_vector(vector: Sequence[float], dimension: int, provider: str) -> list
     if not math.isfinite(sum(out)) and not all(math.isfinite(x) for x in out):
         raise InvalidInput(f"{provider}: vector contains NaN or infinity; refusing to store it.")
     return out
-
-
-def check_vectors(vectors: Iterable[Sequence[float]], dimension: int, provider: str) -> None:
-    for v in vectors:
-        check_vector(v, dimension, provider)
 
 
 def norm(vector: Sequence[float]) -> float:

@@ -17,6 +17,7 @@ def _memory_args(p: argparse.ArgumentParser, scope: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from memstack.capabilities import Kind
     from memstack.cli import demo, memory_cmds, plugins_cmd, transfer_cmds
 
     parser = argparse.ArgumentParser(prog="memstack", description="Long-term memory for AI agents.")
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=plugins_cmd.cmd_config_validate)
     s = csub.add_parser("schema", help="JSON schema of a provider's config (or of 'memory')")
-    s.add_argument("kind", help="vector_store | embedder | llm | reranker | history_store | memory")
+    s.add_argument("kind", help=" | ".join([*map(str, Kind), "memory"]))
     s.add_argument("name", nargs="?")
     s.set_defaults(func=plugins_cmd.cmd_config_schema)
 

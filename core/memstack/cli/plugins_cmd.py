@@ -10,7 +10,8 @@ from memstack.hookspecs import REGISTRATION_HOOKS
 
 
 def plugin_rows() -> list[dict[str, Any]]:
-    """Every discovered plugin with its status, providers by kind and pipeline hooks."""
+    """Every discovered plugin with its status, providers by kind and other hooks
+    (pipeline, commands)."""
     from memstack.plugins import plugin_system
     from memstack.registry import get_registry
 
@@ -52,7 +53,7 @@ def cmd_plugins(args: Any) -> int:
         table_rows.append([r["distribution"], r["version"], status, provs or "-",
                            ", ".join(r["hooks"]) or "-"])
     output.table("memstack plugins", ["distribution", "version", "status", "providers",
-                                      "pipeline hooks"], table_rows)
+                                      "hooks"], table_rows)
     if args.verbose:
         caps = []
         for r in rows:

@@ -18,10 +18,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from memstack.errors import FilterError
-from memstack.filters.tree import And, Comparison, FilterNode, Not, Or, Scalar
+from memstack.filters.tree import (
+    OPERATORS,
+    RANGE_OPS,
+    And,
+    Comparison,
+    FilterNode,
+    Not,
+    Or,
+    Scalar,
+)
 
-OPERATORS = ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains")
-RANGE_OPS = ("gt", "gte", "lt", "lte")
 LOGICAL = ("AND", "OR", "NOT")
 FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_DEPTH = 32

@@ -20,7 +20,7 @@ from typing import Any
 
 from memstack import capabilities as caps
 from memstack.filters.parse import family
-from memstack.filters.tree import And, Comparison, FilterNode, Not, Or
+from memstack.filters.tree import RANGE_OPS, And, Comparison, FilterNode, Not, Or
 
 _MISSING = object()
 
@@ -82,7 +82,7 @@ def required_capabilities(node: FilterNode | None) -> set[str]:
         return need
     if isinstance(node, Comparison):
         need.add(f"filter:{node.op}")
-        if node.op in ("gt", "gte", "lt", "lte") and isinstance(node.value, str):
+        if node.op in RANGE_OPS and isinstance(node.value, str):
             need.add(caps.FILTER_RANGE_STR)
     elif isinstance(node, And | Or):
         need.add(caps.FILTER_AND if isinstance(node, And) else caps.FILTER_OR)

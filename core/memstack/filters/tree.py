@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Scalar = str | int | float | bool
+# The filter operators: the one list (the parser, the capabilities `filter:<op>` and the
+# contract suite all read it from here).
 Op = Literal["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains"]
+OPERATORS: tuple[str, ...] = get_args(Op)
+RANGE_OPS: tuple[str, ...] = ("gt", "gte", "lt", "lte")
 
 
 @dataclass(frozen=True)
