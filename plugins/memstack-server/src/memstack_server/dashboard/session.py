@@ -37,6 +37,7 @@ LOGIN_COOKIE = "memstack_login"
 COOKIE_PATH = "/ui"
 SESSION_MAX_AGE = 12 * 3600
 LOGIN_MAX_AGE = 3600
+CLOCK_SKEW = 300  # seconds another instance's clock may be ahead of this one's
 _AAD = b"memstack-dashboard-session-v1"
 
 
@@ -120,7 +121,7 @@ class SessionCodec:
         except (InvalidTag, ValueError, KeyError, TypeError):
             return None
         age = (now if now is not None else time.time()) - session.issued_at
-        return session if 0 <= age <= SESSION_MAX_AGE else None
+        return session if -CLOCK_SKEW <= age <= SESSION_MAX_AGE else None
 
     def token(self, nonce: str) -> str:
         """The CSRF token that belongs to a session (or pre-session) nonce."""
