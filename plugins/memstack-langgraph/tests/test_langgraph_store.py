@@ -222,3 +222,16 @@ def test_ttl_expires_refreshes_and_sweeps(memory: Memory, monkeypatch: pytest.Mo
     store.put(NS, "forever", {"x": 4}, ttl=None)  # ttl=None drops the expiry
     clock.now += 3600
     assert MemstackStore(memory).get(NS, "forever").value == {"x": 4}
+
+
+def test_pages_when_python_settles_the_filter(store: MemstackStore) -> None:
+    """Nested filters are narrowed by the backend and decided in Python: pages stay exact."""
+    for i in range(30):
+        store.put(NS, f"k{i:02}", {"n": {"a": i % 3}, "i": i})
+    want = sorted(f"k{i:02}" for i in range(30) if i % 3 == 1)
+    pages = [[it.key for it in store.search(NS, filter={"n": {"a": 1}}, limit=4, offset=o)]
+             for o in range(0, 12, 4)]
+    assert [len(p) for p in pages] == [4, 4, 2]
+    assert sorted(k for p in pages for k in p) == want
+    hits = store.search(NS, query="a", filter={"n": {"a": 1}, "i": {"$gt": 20}}, limit=50)
+    assert sorted(h.key for h in hits) == ["k22", "k25", "k28"]

@@ -119,16 +119,19 @@ class MemstackStore(BaseStore):
     def _prefix_filter(self, prefix: Sequence[str]) -> list[dict[str, Any]]:
         return [{layout.PREFIXES: {"contains": layout.ns_text(prefix)}}] if prefix else []
 
-    def _scan(self, scope: dict[str, str], conds: list[dict[str, Any]]) -> Iterable[MemoryItem]:
-        """Every memory in the scope passing `conds`, in the store's stable order."""
+    def _scan(self, scope: dict[str, str], conds: list[dict[str, Any]],
+              first: int = PAGE) -> Iterable[MemoryItem]:
+        """Every memory in the scope passing `conds`, in the store's stable order; pages start
+        at `first` records (what the caller expects to need) and double up to PAGE."""
         filt = _and(conds)
-        offset = 0
+        offset, size = 0, max(1, min(first, PAGE))
         while True:
-            page = self.memory.get_all(**scope, filters=filt, limit=PAGE, offset=offset).results
+            page = self.memory.get_all(**scope, filters=filt, limit=size, offset=offset).results
             yield from page
-            if len(page) < PAGE:
+            if len(page) < size:
                 return
-            offset += PAGE
+            offset += size
+            size = min(size * 2, PAGE)
 
     def _search(self, op: SearchOp) -> list[SearchItem]:
         lgf.check_filter(op.filter)
@@ -155,13 +158,13 @@ class MemstackStore(BaseStore):
                 n *= 4
             if len(ranked) < want:  # as InMemoryStore: unindexed matches follow, unscored
                 rest = [*conds, {layout.INDEXED: False}]
-                for m in self._scan(scope, rest):
+                for m in self._scan(scope, rest, first=want - len(ranked)):
                     if ok(m):
                         ranked.append((m, None))
                         if len(ranked) >= want:
                             break
         else:
-            for m in self._scan(scope, conds):
+            for m in self._scan(scope, conds, first=want):
                 if ok(m):
                     ranked.append((m, None))
                     if len(ranked) >= want:
