@@ -46,7 +46,8 @@ class ListStore:
 
     def score(self, a: list[float], b: list[float]) -> float:
         dot = sum(x * y for x, y in zip(a, b, strict=True))
-        return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+        norms = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+        return dot / norms if norms else 0.0
 
     def order(self, hits: list[Hit]) -> list[Hit]:
         return sorted(hits, key=lambda h: (-h.score, h.id))
@@ -152,24 +153,27 @@ class LosesWritesUntilLaterCall(ListStore):
         self.calls_since_write = 0
 
     def _tick(self):
-        if self.pending and self.calls_since_write >= 1:
-            for op, arg in self.pending:
-                if op == "upsert":
-                    ListStore.upsert(self, arg)
-                else:
-                    ListStore.delete(self, arg)
-            self.pending = []
-        self.calls_since_write += 1
+        with self.lock:  # the lag is the bug under test, not a race
+            if self.pending and self.calls_since_write >= 1:
+                for op, arg in self.pending:
+                    if op == "upsert":
+                        ListStore.upsert(self, arg)
+                    else:
+                        ListStore.delete(self, arg)
+                self.pending = []
+            self.calls_since_write += 1
 
     def upsert(self, records):
         for r in records:
             check_vector(r.vector or [], self.dimension, self.name)
-        self.pending.append(("upsert", list(records)))
-        self.calls_since_write = 0
+        with self.lock:
+            self.pending.append(("upsert", list(records)))
+            self.calls_since_write = 0
 
     def delete(self, ids):
-        self.pending.append(("delete", list(ids)))
-        self.calls_since_write = 0
+        with self.lock:
+            self.pending.append(("delete", list(ids)))
+            self.calls_since_write = 0
 
     def query(self, vector, **kw):
         self._tick()

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,34 @@ def test_generated_module_can_be_named_explicitly(suite_runner, tmp_path, module
     assert run.returncode == 0, run.output[-3000:]
     [prov] = run.report["providers"]
     assert prov["groups"]["reranker"]["passed"] == 5
+
+
+def test_run_check_accepts_known_failures_as_strict_xfail(tmp_path):
+    """The same declaration as a class's `contract_xfail`: a known failure passes the check,
+    and the day it is fixed the check fails (strict), like Ibis's expected failures."""
+    done = _check(tmp_path, (
+        "from memstack_contract.check import run_check\n"
+        "raise SystemExit(run_check('llm:scripted', {'responses': ['not the word']},"
+        " None, ['-k', 'round_trip'],"
+        " known_failures={'test_chat_round_trip': 'scripted to say something else'}))"
+    ))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert re.search(r"^  llm +xfail", done.stdout, re.M), done.stdout[-2000:]
+    fixed = _check(tmp_path, (
+        "from memstack_contract.check import run_check\n"
+        "raise SystemExit(run_check('reranker:token-overlap', None, None, ['-k', 'top_k'],"
+        " known_failures={'test_top_k': 'thought broken'}))"
+    ))
+    assert fixed.returncode == 1, fixed.stdout[-3000:]
+    assert "XPASS(strict)" in fixed.stdout
+
+
+def test_memstack_check_command_takes_xfail(tmp_path):
+    """`memstack check --xfail TEST=REASON` reaches the suite: a declared failure that passes
+    fails the check."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("memstack")), "check", "reranker:token-overlap",
+         "--xfail", "test_top_k=thought broken"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "test_top_k: [XPASS(strict)] thought broken" in done.stdout, done.stdout[-3000:]

@@ -24,7 +24,7 @@ def test_report_written_as_markdown_and_json(run):
     assert result.returncode == 0, result.output[-3000:]
     md = (tmp / "report.md").read_text()
     doc = json.loads((tmp / "report.json").read_text())
-    assert doc["contract_version"] == CONTRACT_VERSION == 2
+    assert doc["contract_version"] == CONTRACT_VERSION == 3
     providers = {(p["kind"], p["provider"]) for p in doc["providers"]}
     assert providers == {("vector_store", "memory"), ("embedder", "hashing"),
                          ("llm", "scripted"), ("reranker", "token-overlap"),
@@ -42,11 +42,24 @@ def test_report_shows_skips_with_their_reason(run):
         "capability not declared: store does not declare 'persistent' (data is not kept across "
         "reopen)"]
     assert "exact_search" in memory["capabilities"]
-    assert memory["distribution"] == "memstack" and memory["contract_level"] == 2
+    assert memory["distribution"] == "memstack" and memory["contract_level"] == 3
+    assert memory["passes_level"] == 3 and "| 3 |" in (tmp / "report.md").read_text()
     sqlite = next(p for p in doc["providers"] if p["provider"] == "sqlite")
     assert sqlite["groups"]["persistence"]["status"] == "pass"
     md = (tmp / "report.md").read_text()
     assert "skip (store does not declare 'persistent'" in md
+
+
+def test_passes_level():
+    def t(since, outcome="pass", reason=""):
+        return report.TestResult("x", "t", "g", outcome, reason, since)
+
+    assert report.passes_level([t(1), t(2), t(3)]) == 3
+    assert report.passes_level([t(1), t(3, "fail")]) == 2
+    assert report.passes_level([t(1), t(2, "xfail"), t(3, "skip", "capability not declared")]) == 3
+    assert report.passes_level([t(1), t(3, "skip", "contract test added in contract version 3; "
+                                          "provider targets contract level 2")]) == 2
+    assert report.passes_level([t(1, "fail"), t(2)]) == 0
 
 
 def test_cells():

@@ -25,11 +25,11 @@ from memstack.plugins import plugin_system
 from memstack.registry import get_registry
 from memstack.spec import ProviderSpec
 from memstack_contract import guard
-from memstack_contract.reasons import NOT_REGISTERED, reason_for
+from memstack_contract.reasons import NOT_REGISTERED, reason_for, unknown_capability_problem
 from memstack_contract.state import PROVIDER_FACTS
 from memstack_contract.versioning import CONTRACT_VERSION, contract, reason_newer
 
-# Libraries a plugin module must not import at load time (they cost seconds and memory).
+# Libraries known to be heavy: always reported, even when the target module is one of them.
 HEAVY_MODULES = (
     "chromadb",
     "torch",
@@ -51,14 +51,22 @@ HEAVY_MODULES = (
 
 
 @functools.lru_cache(maxsize=64)
-def heavy_imports(target: str) -> tuple[int, str, tuple[str, ...]]:
+def heavy_imports(target: str, own: tuple[str, ...] = ()) -> tuple[int, str, tuple[str, ...]]:
     """Import plugin module `target` ("pkg.mod" or "pkg.mod:obj") and call its registration hooks
-    in a fresh interpreter; return (exit code, stderr, heavy modules loaded). Cached per process:
-    several contract classes of one plugin share the answer."""
+    in a fresh interpreter; return (exit code, stderr, libraries it loaded beyond what
+    memstack loads to find plugins). Any third-party top-level package that `import memstack`
+    (with its spec, hookspecs and registry) does not load counts
+    (the target's own package and `own` aside), plus the well-known heavy ones in any case.
+    Cached per process: several contract classes of one plugin share the answer."""
     module, _, attr = target.partition(":")
     code = textwrap.dedent(
         f"""
         import importlib, json, sys
+        import memstack, memstack.capabilities, memstack.hookspecs, memstack.spec  # noqa
+        import memstack.plugins, memstack.registry  # what memstack loads to find plugins
+        def tops():
+            return {{name.partition(".")[0] for name in list(sys.modules)}}
+        before = tops()
         obj = importlib.import_module({module!r})
         for part in {attr!r}.split(".") if {attr!r} else []:
             obj = getattr(obj, part)
@@ -66,13 +74,55 @@ def heavy_imports(target: str) -> tuple[int, str, tuple[str, ...]]:
             fn = getattr(obj, hook, None)
             if callable(fn):
                 fn()
-        print(json.dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))
+        skip = set(sys.stdlib_module_names) | {{{module.partition(".")[0]!r}, *{list(own)!r}}}
+        new = sorted(t for t in tops() - before
+                     if t not in skip and not t.startswith("_") and t != "memstack")
+        heavy = [m for m in {HEAVY_MODULES!r} if m in sys.modules]
+        print(json.dumps(sorted(set(new) | set(heavy))))
         """
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         return done.returncode, done.stderr, ()
     return 0, done.stderr, tuple(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def own_packages(distribution: str | None) -> tuple[str, ...]:
+    """Top-level packages installed by `distribution` (a plugin may import its own freely)."""
+    if not distribution:
+        return ()
+    from importlib.metadata import packages_distributions
+
+    want = distribution.lower().replace("_", "-")
+    return tuple(sorted(
+        top for top, dists in packages_distributions().items()
+        if any(d.lower().replace("_", "-") == want for d in dists)
+    ))
+
+
+def build_source(kind: str, spec: ProviderSpec | None, factory: Any) -> str | None:
+    """Python source defining `build(config)` in a fresh interpreter, for process tests: the
+    registry for registered providers, else the factory when it is importable (a module-level
+    class or function); None when it is not."""
+    if spec is not None:
+        return (
+            "from memstack.registry import get_registry\n"
+            "def build(config):\n"
+            f"    return get_registry().build({kind!r}, {spec.name!r}, config)\n"
+        )
+    modname, qual = getattr(factory, "__module__", None), getattr(factory, "__qualname__", "")
+    module = sys.modules.get(modname or "")
+    path = getattr(module, "__file__", None)
+    if not modname or not path or "<locals>" in qual:
+        return None
+    import os
+
+    return (
+        f"import importlib, sys\nsys.path.insert(0, {os.path.dirname(path)!r})\n"
+        f"_obj = importlib.import_module({modname!r})\n"
+        f"for _p in {qual!r}.split('.'):\n    _obj = getattr(_obj, _p)\n"
+        "def build(config):\n    return _obj(config)\n"
+    )
 
 
 def capabilities_of(instance: Any, spec: ProviderSpec | None) -> frozenset[str]:
@@ -300,11 +350,12 @@ class ContractBase:
     def test_plugin_import_is_light(self, provider_spec: ProviderSpec | None) -> None:
         spec = self.registered(provider_spec)
         target = plugin_system().infos[spec.plugin].module
-        returncode, stderr, heavy = heavy_imports(target)
+        returncode, stderr, heavy = heavy_imports(target, own_packages(spec.distribution))
         assert returncode == 0, f"importing {target} failed:\n{stderr[-3000:]}"
         assert heavy == (), (
             f"importing {target} and calling its registration hooks imported {list(heavy)}; "
-            "import backend libraries lazily, inside the factory or the provider's __init__"
+            "(beyond what `import memstack` loads); import backend libraries lazily, inside the "
+            "factory or the provider's __init__"
         )
 
     @contract(since=1, group="plugin")
@@ -321,6 +372,9 @@ class ContractBase:
         assert not unknown, (
             f"unknown filter capabilities {unknown}; known: {sorted(ALL_FILTER_CAPS)}"
         )
+        declared = set(caps) | set(provider_spec.capabilities if provider_spec else ())
+        problems = [p for c in sorted(declared) if (p := unknown_capability_problem(c))]
+        assert not problems, "; ".join(problems)
         if provider_spec is not None:
             extra = sorted(caps - provider_spec.capabilities)
             assert not extra, (

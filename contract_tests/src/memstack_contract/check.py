@@ -25,13 +25,16 @@ def run_check(
     report: str | None = None,
     extra_pytest_args: Sequence[str] = (),
     *,
+    known_failures: dict[str, str] | None = None,
     out: TextIO | None = None,
 ) -> int:
     """Run the suite on `provider` ("KIND:NAME", or "NAME" when unambiguous); return pytest's code.
 
     `config` is the provider's config (a dict; "{tmp_path}" in strings becomes each test's temporary
     directory). `report` writes REPORT.md/.json as `--memstack-report` does. `extra_pytest_args` go
-    to pytest as given (e.g. ["-x"], ["-k", "filters"], ["-n", "4"]).
+    to pytest as given (e.g. ["-x"], ["-k", "filters"], ["-n", "4"]). `known_failures` is
+    `{test name: reason}`, the same declaration as a test class's `contract_xfail`: each runs as
+    a strict expected failure, so the check passes with it and fails the day it is fixed.
     """
     import pytest
 
@@ -57,6 +60,8 @@ def run_check(
             # memstack_contract/__init__ is imported already (by this function); harmless.
             "-W", "ignore:Module already imported so cannot be rewritten",
             "-q",
+            *[f"--memstack-xfail={name}={reason}"
+              for name, reason in (known_failures or {}).items()],
             *extra_pytest_args,
         ]
         if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
@@ -105,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("provider", help="KIND:NAME, e.g. vector_store:memory")
     parser.add_argument("--config", default=None, help="provider config as JSON")
     parser.add_argument("--report", default=None, help="write PATH.md and PATH.json")
+    add_xfail_option(parser)
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if "--" in argv:
@@ -112,7 +118,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, extra = argv[:cut], argv[cut + 1:]
     ns = parser.parse_args(argv)
     config = json.loads(ns.config) if ns.config else None
-    return run_check(ns.provider, config, ns.report, extra)
+    return run_check(ns.provider, config, ns.report, extra,
+                     known_failures=known_failures(ns.xfail))
+
+
+def add_xfail_option(parser: Any) -> None:
+    parser.add_argument(
+        "--xfail", action="append", default=[], metavar="TEST=REASON",
+        help="a known failure (as `contract_xfail` in a test class): runs as a strict "
+        "expected failure; repeatable")
+
+
+def known_failures(pairs: Sequence[str]) -> dict[str, str]:
+    """{test: reason} from TEST=REASON strings (a ConfigError names a malformed one)."""
+    from memstack.errors import ConfigError
+
+    out = {}
+    for raw in pairs or []:
+        name, sep, reason = raw.partition("=")
+        if not sep or not name.strip() or not reason.strip():
+            raise ConfigError(f"--xfail {raw!r}: write TEST=REASON", field="xfail", given=raw,
+                              allowed="TEST=REASON, e.g. test_keyword_query='no stemming'")
+        out[name.strip()] = reason.strip()
+    return out
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from memstack_contract.pytest_plugin import active_targets
+from memstack_contract.pytest_plugin import active_targets, active_xfails
 
 
 def _substitute(value: Any, tmp: str) -> Any:
@@ -25,8 +25,11 @@ def _substitute(value: Any, tmp: str) -> Any:
     return value
 
 
-def make_contract_class(kind: str, name: str, config: dict[str, Any]) -> type:
-    """A contract class for `name` of `kind`, configured with `config`."""
+def make_contract_class(
+    kind: str, name: str, config: dict[str, Any], xfail: dict[str, str] | None = None
+) -> type:
+    """A contract class for `name` of `kind`, configured with `config`; `xfail` is its
+    `contract_xfail` (known failures, checked by the guard like any class's)."""
     from memstack_contract import CONTRACTS
 
     base = CONTRACTS[kind]
@@ -42,11 +45,12 @@ def make_contract_class(kind: str, name: str, config: dict[str, Any]) -> type:
     return type(cls_name, (base,), {
         "provider": name,
         "provider_config": provider_config,
+        "contract_xfail": dict(xfail or {}),
         "__module__": __name__,
         "__doc__": f"Contract suite for {kind} provider {name!r} (generated).",
     })
 
 
 for _kind, _name, _config in active_targets():
-    _cls = make_contract_class(_kind, _name, _config)
+    _cls = make_contract_class(_kind, _name, _config, active_xfails())
     globals()[_cls.__name__] = _cls

@@ -215,3 +215,59 @@ def payload_problem(where: str, got: dict[str, Any], want: dict[str, Any]) -> st
 
 def assert_equal(got: Any, want: Any, what: str) -> None:
     assert got == want, f"{what}: got {got!r}, expected {want!r}"
+
+
+# ---- filtered top-k data set (contract version 3) ---------------------------------------------
+# 240 records: 12 users of 20 records each (the engine always queries inside a scope, and a
+# user with 20 of 240 records is where "take the limit nearest, then filter" shows), plus fields
+# for every operator. Each case below selects more than 5 and fewer than all records.
+TOPK_SIZE = 240
+TOPK_CASES: dict[str, dict[str, Any]] = {
+    "eq": {"u": "u03"},
+    "ne": {"g": {"ne": 4}},
+    "in": {"u": {"in": ["u01", "u07"]}},
+    "nin": {"u": {"nin": [f"u{n:02d}" for n in range(10)]}},
+    "gt": {"g": {"gt": 7}},
+    "gte": {"f": {"gte": 0.6}},
+    "lt": {"g": {"lt": 1}},
+    "lte": {"f": {"lte": -0.7}},
+    "contains": {"t": {"contains": "blue"}},
+    "range_str": {"s": {"gt": "mango"}},
+    "and": {"AND": [{"u": "u05"}, {"b": True}]},
+    "or": {"OR": [{"u": "u02"}, {"g": 9}]},
+    "not": {"NOT": {"g": {"gte": 1}}},
+}
+
+
+@lru_cache(maxsize=1)
+def _topk_rows() -> tuple[tuple[str, tuple[float, ...], str], ...]:
+    import json
+
+    rng = random.Random(17017)
+    rows = []
+    for n in range(TOPK_SIZE):
+        payload = {
+            "u": f"u{n % 12:02d}",
+            "g": rng.randint(0, 9),
+            "f": round(rng.uniform(-1, 1), 3),
+            "s": rng.choice(["apple", "kiwi", "mango", "pear", "plum"]),
+            "t": _subset(rng, ["red", "green", "blue"]),
+            "b": rng.random() < 0.5,
+        }
+        rows.append((f"tk-{n:03d}", tuple(_vector(rng)), json.dumps(payload)))
+    return tuple(rows)
+
+
+def topk_records() -> list[Record]:
+    import json
+
+    return [Record(id=i, vector=list(v), payload=json.loads(p)) for i, v, p in _topk_rows()]
+
+
+def topk_queries() -> list[list[float]]:
+    rng = random.Random(99)
+    return [_vector(rng) for _ in range(3)]
+
+
+def close_score(got: float, want: float, tol: float) -> bool:
+    return abs(got - want) <= tol

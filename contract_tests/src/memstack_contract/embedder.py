@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from typing import Any, ClassVar
 
 import pytest
@@ -11,8 +15,9 @@ from memstack import capabilities as caps
 from memstack.capabilities import Kind
 from memstack.protocols import Embedder
 from memstack_contract import guard
-from memstack_contract.base import Builder, ContractBase, capabilities_of
+from memstack_contract.base import Builder, ContractBase, build_source, capabilities_of
 from memstack_contract.data import cosine
+from memstack_contract.reasons import NOT_REGISTERED
 from memstack_contract.versioning import contract
 
 TEXTS = [
@@ -28,6 +33,19 @@ ODD_TEXTS = {
     "unicode": "Ünïcödé 記憶 🧠💾 ذاكرة e\u0301",
     "long": ("A long document about memory for agents. " * 600)[:20_000],
 }
+# Duplicates and very different lengths in one batch: a batch sorted by length and not put back,
+# or de-duplicated, gives vectors to the wrong texts.
+MIXED_BATCH = [
+    "tea",
+    ("Alice keeps a long diary about her garden, her tea and her travels. " * 30).strip(),
+    "tea",
+    "Bob is allergic to peanuts.",
+    "",
+    "tea",
+    ("Meeting notes: " + "the roadmap moved again; " * 12).strip(),
+    "Bob is allergic to peanuts.",
+    "ok",
+]
 
 
 def _assert_vectors(vectors: Any, n: int, dimension: int, what: str) -> None:
@@ -106,3 +124,41 @@ class EmbedderContract(ContractBase):
             f"'a cat sat on a mat' scores {cosine(anchor, near):.3f}, an unrelated text "
             f"{cosine(anchor, far):.3f}, against 'the cat sat on the mat'"
         )
+
+    @contract(since=3, group="embedder")
+    def test_batch_with_duplicates_and_varied_lengths(self, embedder: Any) -> None:
+        batch = embedder.embed(MIXED_BATCH)
+        _assert_vectors(batch, len(MIXED_BATCH), embedder.dimension, "embed(MIXED_BATCH)")
+        singles = {t: embedder.embed([t])[0] for t in dict.fromkeys(MIXED_BATCH)}
+        for n, (text, vec) in enumerate(zip(MIXED_BATCH, batch, strict=True)):
+            assert _close(vec, singles[text]), (
+                f"item {n} ({text[:30]!r}): the batch vector is not this text's own vector "
+                "(sorted by length, de-duplicated, or padded differently?)")
+
+    @contract(since=3, group="embedder")
+    def test_deterministic_across_processes(
+        self, embedder: Any, provider_spec: Any, provider_factory: Any,
+        instance_config: dict[str, Any],
+    ) -> None:
+        """Another interpreter (another hash seed) embeds the same texts alike: vectors are
+        stored by one process and searched by the next."""
+        source = build_source(self.kind, provider_spec, provider_factory)
+        if source is None:
+            pytest.skip(NOT_REGISTERED)
+        script = "\n".join([
+            "import json, sys", source,
+            "e = build(json.loads(sys.argv[1]))",
+            "print(json.dumps(e.embed(json.loads(sys.argv[2]))))",
+            "getattr(e, 'close', lambda: None)()",
+        ])
+        seed = "4242" if os.environ.get("PYTHONHASHSEED") != "4242" else "2424"
+        done = subprocess.run(
+            [sys.executable, "-c", script, json.dumps(instance_config), json.dumps(TEXTS)],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert done.returncode == 0, f"embedding in another process failed:\n{done.stderr[-3000:]}"
+        theirs = json.loads(done.stdout.strip().splitlines()[-1])
+        mine = embedder.embed(TEXTS)
+        for text, a, b in zip(TEXTS, mine, theirs, strict=True):
+            assert _close(a, b), f"{text!r}: another process embeds it differently (salted hash?)"

@@ -20,7 +20,9 @@ from memstack.capabilities import Kind
 from memstack.models import HistoryEntry
 from memstack.protocols import HistoryStore
 from memstack_contract import data, guard
-from memstack_contract.base import Builder, ContractBase, capabilities_of
+from memstack_contract.base import Builder, ContractBase, build_source, capabilities_of
+from memstack_contract.reasons import NOT_REGISTERED
+from memstack_contract.vector_store_lifecycle import run_contending
 from memstack_contract.versioning import contract
 
 
@@ -174,3 +176,55 @@ class HistoryStoreContract(ContractBase):
             assert p.returncode == 0, f"writer process failed:\n{err[-3000:]}"
         assert sorted(store.memory_ids()) == ["m0", "m1", "parent"]
         assert [len(store.history(m)) for m in ("m0", "m1", "parent")] == [20, 20, 20]
+
+    @contract(since=3, group="history")
+    def test_history_order_is_write_order(self, store: Any) -> None:
+        """Clocks go backwards (NTP, another machine's writer): history is the order of writes,
+        not of `created_at`."""
+        stamps = ["2024-07-01T12:00:30+00:00", "2024-07-01T12:00:10+00:00",
+                  "2024-07-01T12:00:10+00:00", "2023-01-01T00:00:00+00:00",
+                  "2024-07-01T12:00:20+00:00"]
+        entries = [entry(n, "m", "ADD" if n == 0 else "UPDATE", created_at=ts)
+                   for n, ts in enumerate(stamps)]
+        for e in entries:
+            store.begin([e])
+            store.commit([e.entry_id])
+        assert _ids(store.history("m")) == _ids(entries), (
+            "history() must list changes in the order written, whatever their created_at")
+        batch = [entry(n, "b", created_at=ts) for n, ts in enumerate(reversed(stamps))]
+        store.begin(batch)
+        store.commit([e.entry_id for e in reversed(batch)])
+        assert _ids(store.history("b")) == _ids(batch), (
+            "entries begun together are listed in the order given to begin()")
+
+    @contract(since=3, group="concurrency")
+    def test_processes_contend(
+        self, make_provider: Builder, provider_spec: Any, provider_factory: Any,
+        instance_config: dict[str, Any],
+    ) -> None:
+        """Two processes × 300 begin/commit pairs, started together, while this one writes."""
+        store = make_provider()
+        self.require(capabilities_of(store, None), caps.MULTIPROCESS)
+        source = build_source(self.kind, provider_spec, provider_factory)
+        if source is None:
+            pytest.skip(NOT_REGISTERED)
+
+        def parent() -> None:
+            for n in range(100):
+                store.begin([entry(n, "parent")])
+                store.commit([f"e-parent-{n}"])
+
+        failures = run_contending(source, instance_config, _HISTORY_WRITER, parent)
+        assert not failures, failures
+        assert sorted(store.memory_ids()) == ["m0", "m1", "parent"]
+        assert [len(store.history(m)) for m in ("m0", "m1", "parent")] == [300, 300, 100]
+        assert _ids(store.history("m1")) == [f"p1-{n}" for n in range(300)]
+
+
+_HISTORY_WRITER = """
+for n in range(300):
+    e = HistoryEntry(entry_id=f"p{k}-{n}", memory_id=f"m{k}", event="ADD", new_memory="x",
+                     created_at="2024-07-01T00:00:00+00:00")
+    store.begin([e])
+    store.commit([e.entry_id])
+"""

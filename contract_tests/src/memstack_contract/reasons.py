@@ -18,6 +18,10 @@ from memstack_contract.versioning import reason_newer
 # suite polls reads with `eventually` instead of expecting them at once.
 EVENTUALLY_CONSISTENT = getattr(caps, "EVENTUALLY_CONSISTENT", "eventually_consistent")
 
+# Not (yet) in the core's list either: the store keeps vectors approximately by design (int8,
+# bfloat16, product quantisation), so scores and vectors read back are held to 1e-2, not 1e-4.
+QUANTIZED = getattr(caps, "QUANTIZED", "quantized")
+
 NOT_REGISTERED = (
     "hand-made provider (provider_factory, no registered ProviderSpec): plugin-level checks need "
     "an installed plugin"
@@ -32,6 +36,25 @@ def reason_for(capability: str) -> str:
     return reason_missing(capability)
 
 
+def known_capabilities() -> frozenset[str]:
+    """Every capability name the core or the suite gives a meaning to."""
+    names = {v for k, v in vars(caps).items() if k.isupper() and isinstance(v, str)
+             and k not in ("FILTER_OPS",)}
+    return frozenset(names | caps.ALL_FILTER_CAPS | {EVENTUALLY_CONSISTENT, QUANTIZED})
+
+
+def unknown_capability_problem(name: str) -> str | None:
+    """Why `name` is not a capability (naming the closest known one), or None when it is."""
+    import difflib
+
+    known = known_capabilities()
+    if name in known:
+        return None
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+    return f"unknown capability {name!r}{hint} (a misspelt capability silently skips its tests)"
+
+
 def is_standard(reason: str) -> bool:
     """True for reasons the suite itself gives (capabilities, versions, hand-made providers)."""
     return reason.startswith(_PREFIXES) or reason == NOT_REGISTERED
@@ -40,8 +63,11 @@ def is_standard(reason: str) -> bool:
 __all__ = [
     "EVENTUALLY_CONSISTENT",
     "NOT_REGISTERED",
+    "QUANTIZED",
     "is_standard",
+    "known_capabilities",
     "reason_for",
     "reason_missing",
     "reason_newer",
+    "unknown_capability_problem",
 ]

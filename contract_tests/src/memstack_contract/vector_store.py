@@ -24,10 +24,12 @@ from memstack.protocols import IdsQuery, Inserts, VectorStore
 from memstack_contract import data, guard
 from memstack_contract.base import Builder, ContractBase, capabilities_of
 from memstack_contract.data import assert_equal, payload_problem
-from memstack_contract.reasons import EVENTUALLY_CONSISTENT
+from memstack_contract.reasons import EVENTUALLY_CONSISTENT, QUANTIZED
 from memstack_contract.strategies import PROFILE, profile_settings
+from memstack_contract.vector_store_edges import EdgeTests
 from memstack_contract.vector_store_filters import FilterTests
 from memstack_contract.vector_store_lifecycle import LifecycleTests
+from memstack_contract.vector_store_topk import TopKTests
 from memstack_contract.versioning import contract
 from memstack_contract.wait import eventually
 
@@ -47,7 +49,7 @@ IDS = [
 
 
 @guard.suite_class
-class VectorStoreContract(FilterTests, LifecycleTests, ContractBase):
+class VectorStoreContract(TopKTests, EdgeTests, FilterTests, LifecycleTests, ContractBase):
     """The vector store contract. Set `provider` and a `provider_config` fixture."""
 
     kind: ClassVar[str] = str(Kind.VECTOR_STORE)
@@ -89,6 +91,11 @@ class VectorStoreContract(FilterTests, LifecycleTests, ContractBase):
     @staticmethod
     def caps(store: Any) -> frozenset[str]:
         return capabilities_of(store, None)
+
+    def tolerance(self, store: Any) -> float:
+        """How close scores and vectors read back must be: 1e-4, or 1e-2 for a store that
+        declares 'quantized' (keeps vectors approximately by design)."""
+        return 1e-2 if QUANTIZED in self.caps(store) else 1e-4
 
     def settled(self, store: Any, check: Callable[[], Any]) -> Any:
         """Run a read-and-assert: at once, or polling for stores declaring eventual consistency."""

@@ -6,17 +6,21 @@ import itertools
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 from typing import Any
+
+import pytest
 
 from memstack import capabilities as caps
 from memstack.filters import parse_filter
 from memstack.models import Hit, Record
 from memstack.protocols import KeywordSearch
 from memstack_contract import data, guard
-from memstack_contract.base import Builder
-from memstack_contract.data import assert_equal
+from memstack_contract.base import Builder, build_source
+from memstack_contract.data import assert_equal, payload_problem
+from memstack_contract.reasons import NOT_REGISTERED
 from memstack_contract.versioning import contract
 
 
@@ -39,6 +43,38 @@ class LifecycleTests:
             got = {r.id: r.payload for r in again.get([r.id for r in records])}
             assert got == {r.id: r.payload for r in records}
             assert again.query(records[3].vector or [], limit=1)[0].id == records[3].id
+
+        self.settled(again, kept)
+
+    @contract(since=3, group="persistence")
+    def test_reopen_after_delete_and_replace(self, make_provider: Builder) -> None:
+        """Deletes and replaces made before close() are what a reopened store shows, with
+        payload types kept exactly (1 is not 1.0 is not True)."""
+        store = make_provider()
+        self.require(self.caps(store), caps.PERSISTENT)
+        records = data.filter_records()[:12]
+        self.load(store, records)
+        store.delete([r.id for r in records[:3]])
+        replaced = [Record(id=r.id, vector=data.unit(n), payload={"i": 1.0, "b": 1, "f": True,
+                                                                  "l": [1, 1.0, True, "1"]})
+                    for n, r in enumerate(records[3:6])]
+        store.upsert(replaced)
+        want = {r.id: r for r in records[6:]} | {r.id: r for r in replaced}
+        make_provider.close(store)
+        again = make_provider()
+
+        def kept() -> None:
+            assert again.count() == len(want), "deletes or replaces lost across reopen"
+            assert again.get([r.id for r in records[:3]]) == [], "deleted records came back"
+            got = {r.id: r.payload for r in again.get(list(want))}
+            problems = [p for rid, rec in want.items()
+                        if (p := payload_problem(f"{rid} after reopen", got.get(rid, {}),
+                                                 rec.payload))]
+            assert not problems, "\n".join(problems)
+            listed = {r.id for r in again.list()}
+            assert listed == set(want), "list() after reopen"
+            hits = again.query(data.unit(1), limit=1)
+            assert hits[0].id == replaced[1].id, "the replaced vector was not kept"
 
         self.settled(again, kept)
 
@@ -106,6 +142,66 @@ class LifecycleTests:
             assert p.returncode == 0, f"writer process failed:\n{err[-3000:]}"
         self.settled(store, lambda: assert_equal(store.count(), 70, "count after 3 writers"))
 
+    @contract(since=3, group="concurrency")
+    def test_threads_overlap(self, store: Any) -> None:
+        """Six threads released together by a barrier, many single-record writes, deletes and
+        reads, under a very short switch interval so that they really interleave."""
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(6)
+
+        def work(k: int) -> None:
+            try:
+                barrier.wait(timeout=60)
+                for n in range(20):
+                    rid = f"t{k}-{n}"
+                    store.upsert([Record(id=rid, vector=data.unit((k + n) % self.dimension,
+                                                                  1.0 + n), payload={"k": k})])
+                    if n % 5 == 4:
+                        store.delete([f"t{k}-{n - 1}"])
+                    if n % 3 == 0:
+                        store.get([rid])
+                        store.query(data.query_vector(), limit=2)
+            except BaseException as exc:
+                errors.append(exc)
+
+        old = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=300)
+        finally:
+            sys.setswitchinterval(old)
+        assert not errors, f"overlapping calls failed: {errors[0]!r}"
+        want = {f"t{k}-{n}" for k in range(6) for n in range(20) if n % 5 != 3}
+
+        def all_there() -> None:
+            assert store.count() == len(want), f"count {store.count()}, expected {len(want)}"
+            assert {r.id for r in store.list()} == want, "writes lost or deletes undone"
+
+        self.settled(store, all_there)
+
+    @contract(since=3, group="concurrency")
+    def test_processes_contend(
+        self, make_provider: Builder, provider_spec, provider_factory,
+        instance_config: dict[str, Any],
+    ) -> None:
+        """Two processes × 300 single-record writes, started together, while this one writes
+        too: a store without a busy timeout or retry fails here ("database is locked")."""
+        store = make_provider()
+        self.require(self.caps(store), caps.MULTIPROCESS)
+        source = build_source(self.kind, provider_spec, provider_factory)
+        if source is None:
+            pytest.skip(NOT_REGISTERED)
+        results = run_contending(source, instance_config, _VECTOR_WRITER, lambda: [
+            store.upsert([Record(id=f"parent-{n}", vector=data.unit(n % self.dimension, 2.0),
+                                 payload={"k": -1})]) for n in range(50)])
+        assert not results, results
+        self.settled(store, lambda: assert_equal(store.count(), 650, "count after 3 writers"))
+        assert len(store.get([f"p1-{n}" for n in range(300)])) == 300
+
     # ---- keyword search -------------------------------------------------------------------
     @contract(since=1, group="keyword")
     def test_keyword_query(self, store: Any) -> None:
@@ -125,7 +221,54 @@ class LifecycleTests:
         assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
         assert len(store.keyword_query("zebra", limit=1)) == 1
         if "filter:eq" in declared:
-            node = parse_filter({"group": "b"})
-            only = store.keyword_query("zebra", limit=5, filters=node)
-            assert [h.id for h in only] == ["k2"]
+            only = store.keyword_query("zebra", limit=5, filters=parse_filter({"group": "a"}))
+            assert sorted(h.id for h in only) == ["k0", "k2"]
+            assert store.keyword_query("zebra", limit=5, filters=parse_filter({"group": "b"})) == []
+            [one] = store.keyword_query("lion", limit=5, filters=parse_filter({"group": "a"}))
+            assert one.id == "k2" and one.payload["group"] == "a"
 
+
+
+_VECTOR_WRITER = """
+for n in range(300):
+    store.upsert([Record(id=f"p{k}-{n}", vector=[1.0 + n] + [0.5] * (config["dimension"] - 1),
+                         payload={"k": k})])
+"""
+
+
+def run_contending(source: str, config: dict[str, Any], body: str, parent: Any) -> str:
+    """Start two writer processes that wait on a shared go-file, release them together, run
+    `parent()` meanwhile; return their failures ('' when both succeeded)."""
+    with tempfile.TemporaryDirectory(prefix="memstack-contend-") as tmp:
+        go = f"{tmp}/go"
+        script = "\n".join([
+            "import json, os, sys, time",
+            "from memstack.models import HistoryEntry, Record",
+            source,
+            "config, k = json.loads(sys.argv[1]), int(sys.argv[2])",
+            "store = build(config)",
+            f"open({tmp!r} + f'/ready{{k}}', 'w').close()",
+            f"while not os.path.exists({go!r}):",
+            "    time.sleep(0.001)",
+            textwrap.dedent(body),
+            "store.close()",
+        ])
+        procs = [subprocess.Popen([sys.executable, "-c", script, json.dumps(config), str(k)],
+                                  stderr=subprocess.PIPE, text=True) for k in range(2)]
+        import os
+        import time
+
+        deadline = time.monotonic() + 120
+        while not all(os.path.exists(f"{tmp}/ready{k}") for k in range(2)):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.005)
+        open(go, "w").close()
+        parent()
+        failures = []
+        for p in procs:
+            _, err = p.communicate(timeout=300)
+            if p.returncode != 0:
+                last = (err.strip().splitlines() or ["(no output)"])[-1]
+                failures.append(f"writer process failed: {last}\n{err[-3000:]}")
+        return "\n".join(failures)

@@ -13,7 +13,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-CONTRACT_VERSION = 2  # 2: query_ids and insert (capabilities 'query_ids', 'insert')
+# 2: query_ids and insert (capabilities 'query_ids', 'insert').
+# 3: filtered top-k against brute force, stale indexes, stateful sequences, partial batches,
+#    overlapping concurrency, reopen after changes, two collections, edge data, cross-process
+#    embedder determinism, history order, 'quantized' and 1e-4 for everyone else.
+CONTRACT_VERSION = 3
 MARKER = "memstack_contract"
 ATTR = "_memstack_contract"
 

@@ -12,7 +12,8 @@ def memstack_embedders() -> list[ProviderSpec]:
     from memstack_contract.fakes.hashing_embedder import HashingEmbedder, HashingEmbedderConfig
 
     return [ProviderSpec("hashing", Kind.EMBEDDER, HashingEmbedderConfig, HashingEmbedder,
-                         summary="Deterministic feature-hashing embedder for tests.")]
+                         summary="Deterministic feature-hashing embedder for tests.",
+                         contract_level=3)]
 
 
 @hookimpl
@@ -21,7 +22,8 @@ def memstack_llms() -> list[ProviderSpec]:
 
     return [ProviderSpec("scripted", Kind.LLM, ScriptedLLMConfig, ScriptedLLM,
                          capabilities=ScriptedLLM.capabilities,
-                         summary="LLM that replies from a script, for tests.")]
+                         summary="LLM that replies from a script, for tests.",
+                         contract_level=3)]
 
 
 @hookimpl
@@ -29,4 +31,5 @@ def memstack_rerankers() -> list[ProviderSpec]:
     from memstack_contract.fakes.overlap_reranker import OverlapReranker, OverlapRerankerConfig
 
     return [ProviderSpec("token-overlap", Kind.RERANKER, OverlapRerankerConfig, OverlapReranker,
-                         summary="Reranks by the share of query words in each document.")]
+                         summary="Reranks by the share of query words in each document.",
+                         contract_level=3)]

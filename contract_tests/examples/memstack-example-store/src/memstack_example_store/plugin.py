@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from memstack import capabilities as caps
 from memstack.capabilities import Kind
 from memstack.hookspecs import hookimpl
 from memstack.spec import ProviderSpec
+from memstack_example_store.capabilities import CAPABILITIES
 from memstack_example_store.config import ExampleStoreConfig
-
-# Declare only what the store really does; the contract suite holds it to every word.
-CAPABILITIES = caps.ALL_FILTER_CAPS | {caps.EXACT_SEARCH, caps.PERSISTENT}
 
 
 def _build(config: ExampleStoreConfig):  # type: ignore[no-untyped-def]
@@ -28,6 +25,6 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             factory=_build,
             capabilities=CAPABILITIES,
             summary="Example store: one JSON file per collection, exact cosine search.",
-            contract_level=2,  # the suite version this store was last checked against
+            contract_level=3,  # the suite version this store was last checked against
         )
     ]

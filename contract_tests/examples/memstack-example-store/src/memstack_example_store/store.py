@@ -27,8 +27,8 @@ from memstack.errors import DimensionMismatch, InvalidInput, StoreError
 from memstack.filters import FilterNode, matches, require_support
 from memstack.models import Hit, Record
 from memstack.vectors import check_vector
+from memstack_example_store.capabilities import CAPABILITIES
 from memstack_example_store.config import ExampleStoreConfig
-from memstack_example_store.plugin import CAPABILITIES
 
 NAME = "example-store"
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
