@@ -16,12 +16,13 @@ from typing import Any
 from qdrant_client import QdrantClient
 from qdrant_client.http import models
 
-from memstack.errors import DimensionMismatch, InvalidInput, MemstackError, StoreError
+from memstack.errors import DimensionMismatch, InvalidInput, StoreError, translate_errors
 from memstack.filters import FilterNode, require_support
 from memstack.models import Hit, Record
 from memstack.vectors import check_vector
 from memstack_qdrant import capabilities as qcaps
 from memstack_qdrant import payload as pl
+from memstack_qdrant.clients import close_folder, open_folder
 from memstack_qdrant.config import QdrantStoreConfig
 from memstack_qdrant.filters import to_qdrant
 from memstack_qdrant.ids import point_id
@@ -48,6 +49,8 @@ class QdrantVectorStore:
         self._closed = False
         with self._errors("open the client"):
             self._client = self._make_client()
+        if config.mode == "path":  # the folder's stores share its client, and its lock
+            self._call_lock = self._shared_lock
 
     # --- setup -----------------------------------------------------------------------------
     def _make_client(self) -> QdrantClient:
@@ -55,7 +58,9 @@ class QdrantVectorStore:
         if c.mode == "memory":
             return QdrantClient(location=":memory:")
         if c.mode == "path":
-            return QdrantClient(path=c.path)
+            assert c.path is not None
+            client, self._shared_lock = open_folder(c.path, self.collection)
+            return client
         return QdrantClient(
             url=c.url,
             port=c.port,
@@ -171,25 +176,22 @@ class QdrantVectorStore:
 
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
-        """Wrap backend exceptions in StoreError naming the provider (never leaking the key)."""
-        try:
-            with self._call_lock:
-                yield
-        except MemstackError:
-            raise
-        except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}"
-            if self._secret:
-                detail = detail.replace(self._secret, "**********")
-            hint = ""
-            if "already accessed by another instance" in detail:
-                hint = (
-                    "local mode lets one client open a folder at a time; close the other "
-                    "store, or run a Qdrant server for several processes"
-                )
-            elif self.config.mode == "server":
-                hint = f"is the Qdrant server at {self.config.url} reachable?"
-            raise StoreError(NAME, f"could not {action}: {detail}", hint=hint) from exc
+        """Backend exceptions become StoreError naming the provider (never leaking the key)."""
+        with self._call_lock, translate_errors(
+            NAME, action, scrub=self._scrub, hint=self._hint
+        ):
+            yield
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "**********") if self._secret else text
+
+    def _hint(self, exc: BaseException) -> str:
+        if "already accessed by another instance" in str(exc):
+            return ("local mode lets one client open a folder at a time; close the other "
+                    "store, or run a Qdrant server for several processes")
+        if self.config.mode == "server":
+            return f"is the Qdrant server at {self.config.url} reachable?"
+        return ""
 
     # --- writes ----------------------------------------------------------------------------
     def upsert(self, records: Sequence[Record]) -> None:
@@ -243,7 +245,10 @@ class QdrantVectorStore:
             self._closed = True
             self._ready = False
             with self._errors("close the client"):
-                self._client.close()
+                if self.config.mode == "path" and self.config.path is not None:
+                    close_folder(self.config.path, self.collection)
+                else:
+                    self._client.close()
 
     # --- reads -----------------------------------------------------------------------------
     def query(
