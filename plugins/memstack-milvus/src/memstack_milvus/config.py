@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from memstack import capabilities as caps
 from memstack.paths import data_home
 from memstack.spec import VectorStoreConfig
 
@@ -23,12 +22,6 @@ SERVER_SCHEMES = ("http://", "https://", "tcp://", "unix:")
 # Milvus collection and database names: a letter or '_' first, then letters, digits and '_'.
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 INDEX_TYPES = ("FLAT", "HNSW", "IVF_FLAT", "AUTOINDEX")
-EXACT_INDEX_TYPES = frozenset({"FLAT", "BRUTE_FORCE"})
-# What every configuration offers; an instance adds `exact_search` when its collection's index is
-# FLAT (the default on Milvus Lite) and `multiprocess` when it talks to a server.
-BASE_CAPABILITIES = frozenset(caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.QUERY_IDS})
-# Everything the provider can do with some configuration: what its ProviderSpec declares.
-CAPABILITIES = BASE_CAPABILITIES | {caps.EXACT_SEARCH, caps.MULTIPROCESS}
 
 
 def _default_uri() -> str:

@@ -11,7 +11,8 @@ from typing import Any
 from memstack.capabilities import Kind
 from memstack.hookspecs import hookimpl
 from memstack.spec import ProviderSpec
-from memstack_milvus.config import CAPABILITIES, MilvusStoreConfig
+from memstack_milvus.capabilities import CAPABILITIES
+from memstack_milvus.config import MilvusStoreConfig
 
 
 def _store(config: MilvusStoreConfig) -> Any:
@@ -31,6 +32,6 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             capabilities=CAPABILITIES,
             summary="Milvus: a server or Zilliz Cloud (uri + token), or Milvus Lite in a local "
             ".db file; every filter operator, exact semantics.",
-            contract_level=2,
+            contract_level=3,
         )
     ]

@@ -13,12 +13,12 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from memstack import capabilities as caps
-from memstack.errors import DimensionMismatch, InvalidInput, MemstackError, StoreError
+from memstack.errors import DimensionMismatch, InvalidInput, StoreError, translate_errors
 from memstack.filters import FilterNode, require_support
 from memstack.models import Hit, Record
 from memstack.vectors import check_vector
-from memstack_milvus.config import BASE_CAPABILITIES, EXACT_INDEX_TYPES, MilvusStoreConfig
+from memstack_milvus.capabilities import for_collection
+from memstack_milvus.config import MilvusStoreConfig
 from memstack_milvus.connection import open_client, release, scrub, write_lock
 from memstack_milvus.encoding import (
     LONG_ID_PREFIX,
@@ -67,29 +67,16 @@ class MilvusVectorStore:
     def _set_index_type(self, index_type: str) -> None:
         """Record the collection's index, and so what this instance can promise."""
         self.index_type = index_type
-        extra = set()
-        if index_type in EXACT_INDEX_TYPES:
-            extra.add(caps.EXACT_SEARCH)
-        if not self.config.is_lite:
-            extra.add(caps.MULTIPROCESS)
-        self.capabilities = frozenset(BASE_CAPABILITIES | extra)
+        self.capabilities = for_collection(index_type, lite=self.config.is_lite)
 
     # --- plumbing ----------------------------------------------------------------------------
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one client call; library errors become `StoreError` naming the provider."""
         if self._closed:
             raise StoreError(PROVIDER, f"{what}: the store is closed")
-        try:
+        where = f"collection {self.collection!r} at {self.config.display_uri()}"
+        with translate_errors(PROVIDER, what, where, scrub=lambda t: scrub(t, self.config)):
             return fn(*args, **kwargs)
-        except MemstackError:
-            raise
-        except Exception as exc:
-            message = scrub(f"{type(exc).__name__}: {exc}", self.config)
-            raise StoreError(
-                PROVIDER,
-                f"{what} failed on collection {self.collection!r} at "
-                f"{self.config.display_uri()}: {message}",
-            ) from exc
 
     def _open_collection(self) -> str:
         """Create the collection when missing, check it, index and load it; its index type."""
