@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import conninfo as pg_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from memstack.errors import StoreError
+from memstack.errors import StoreError, translate_errors
 from memstack_pgvector.config import PostgresConnectionConfig
 
 # One key for every schema change memstack makes in a database: creating the extension, schemas,
@@ -129,8 +129,9 @@ class Connector:
                 finally:
                     pool.putconn(conn)
                 pool.check()
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise self._wrap(action, exc) from exc
+        except (psycopg.Error, PoolTimeout):
+            with self.translate(action):
+                raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
@@ -138,9 +139,19 @@ class Connector:
         """Re-raise psycopg and pool errors as StoreError naming the provider (cause kept)."""
         try:
             yield
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise self._wrap(action, exc) from exc
+        except (psycopg.Error, PoolTimeout):
+            with self.translate(action):
+                raise
 
-    def _wrap(self, action: str, exc: Exception) -> StoreError:
-        detail = str(exc).strip() or type(exc).__name__
-        return StoreError(self.provider, f"{action} failed: {detail}")
+    def translate(self, action: str) -> AbstractContextManager[None]:
+        """The core's shared translation, with this connection's secrets scrubbed."""
+        return translate_errors(self.provider, action, scrub=self._scrub)
+
+    def _scrub(self, text: str) -> str:
+        secrets = [self._kwargs.get("password")]
+        with suppress(psycopg.ProgrammingError):
+            secrets.append(pg_conninfo.conninfo_to_dict(self.conninfo).get("password"))
+        for secret in secrets:
+            if isinstance(secret, str) and secret:
+                text = text.replace(secret, "**********")
+        return text

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import sql
 
-from memstack import capabilities as caps
 from memstack.errors import StoreError
 from memstack.models import HistoryEntry
+from memstack_pgvector.capabilities import HISTORY_CAPABILITIES
 from memstack_pgvector.config import PostgresHistoryConfig
 from memstack_pgvector.connection import SETUP_LOCK_KEY, Connector
 
@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 class PostgresHistoryStore:
     name = NAME
-    capabilities = frozenset({caps.PERSISTENT, caps.MULTIPROCESS})
+    capabilities = HISTORY_CAPABILITIES
 
     def __init__(self, config: PostgresHistoryConfig) -> None:
         self.config = config

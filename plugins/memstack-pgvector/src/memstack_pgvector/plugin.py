@@ -5,19 +5,13 @@ Only config models (pydantic) are imported here; psycopg loads inside the factor
 
 from __future__ import annotations
 
-from memstack import capabilities as caps
 from memstack.capabilities import Kind
 from memstack.hookspecs import hookimpl
 from memstack.spec import ProviderSpec
+from memstack_pgvector.capabilities import HISTORY_CAPABILITIES, VECTOR_STORE_CAPABILITIES
 from memstack_pgvector.config import PgVectorConfig, PostgresHistoryConfig
 
-# Everything the provider can do (without importing psycopg; a test keeps these in step with the
-# store). An instance declares `exact_search` only when its config scans exactly (`exact: true`, or
-# vectors too wide for HNSW); with the default HNSW index it is approximate.
-VECTOR_STORE_CAPABILITIES = frozenset(
-    caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.MULTIPROCESS, caps.EXACT_SEARCH,
-                           caps.QUERY_IDS, caps.KEYWORD_SEARCH})
-HISTORY_CAPABILITIES = frozenset({caps.PERSISTENT, caps.MULTIPROCESS})
+__all__ = ["HISTORY_CAPABILITIES", "VECTOR_STORE_CAPABILITIES"]  # their home: capabilities.py
 
 
 def _vector_store(config: PgVectorConfig):  # type: ignore[no-untyped-def]
@@ -57,5 +51,6 @@ def memstack_history_stores() -> list[ProviderSpec]:
             factory=_history_store,
             capabilities=HISTORY_CAPABILITIES,
             summary="History of every change in one Postgres table, shared by many servers.",
+            contract_level=3,
         )
     ]
