@@ -1,0 +1,465 @@
+"""Scale like a multi-tenant service: many scopes of ~100 memories in one collection, every
+search limited to one scope (issue 19).
+
+Data with the structure of real memories: the LoCoMo dialog turns (../shared/data/locomo) are
+embedded once with the default model (all-MiniLM-L6-v2, 384-d) and cached outside the repository
+($MEMSTACK_HOME/cache/scale, else ~/.cache/memstack/scale). A memory of scope s is then
+`normalise(0.75·b_j + 0.25·b_k + σ·g/√d)`: b_j a turn from the scope's own window of 100
+consecutive turns (a scope talks about its own things), b_k any turn, g Gaussian noise (σ 0.25).
+Its text is turn j's. The nearest-neighbour statistics of the derived set are printed next to the
+real embeddings' (`nn_stats`), so one can see they resemble each other.
+
+Shapes: `uniform` (N/100 scopes of ~100) and `zipf` (N/100 scopes, sizes ∝ 1/rank: at 100k the
+largest holds ~13k memories, most hold tens). Per store and N: load throughput through the
+store's `upsert` (batches of 1,000), search p50/p95 within one scope (limit 10), recall@10 against
+exact in-scope search (numpy, same float32 vectors), a filtered search (scope + `kind` = "a", a
+quarter of the scope), process RSS, disk; for zipf also the largest scope alone. `Memory.search`
+(hybrid, the default) on pgvector and chroma at each N, with its overhead over `store.query`.
+
+    .venv/bin/python benchmarks/scale.py                   # 10k, 100k; every store that fits
+    .venv/bin/python benchmarks/scale.py --sizes 10000 --stores pgvector --json
+    .venv/bin/python benchmarks/scale.py --with-1m         # adds 1M (hours on a small machine)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import emit_json, machine, offline, table
+
+offline()
+
+import numpy as np  # noqa: E402
+
+DIM = 384
+LIMIT = 10
+BATCH = 1000
+SCOPE_SIZE = 100
+WINDOW = 100  # consecutive turns a scope's memories draw on
+MIX, SIGMA = 0.75, 0.25
+KINDS = ("a", "b", "c", "d")
+DEFAULT_LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / \
+    "locomo-dev.json"
+# Largest N each store runs at by default, and why.
+MAX_SIZE: dict[str, tuple[int, str]] = {
+    "qdrant": (10_000, "local mode scans every point in Python (~0.1 s a query at 10k, linear)"),
+    "milvus": (10_000, "Milvus Lite filters JSON keys per record (~1 s a query at 10k, linear)"),
+    "chroma": (100_000, "load ~1k records/s; 1M would take ~20 min to load alone"),
+}
+
+
+def cache_dir() -> Path:
+    home = os.environ.get("MEMSTACK_HOME")
+    base = Path(home) / "cache" if home else Path.home() / ".cache" / "memstack"
+    path = base / "scale"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --- data ----------------------------------------------------------------------------------------
+def base_corpus(data: Path, cache: Path) -> tuple[np.ndarray, list[str]]:
+    """The LoCoMo turns (plain text form) and their default-model embeddings, cached."""
+    vec_file, text_file = cache / "base.npy", cache / "base.json"
+    if vec_file.exists() and text_file.exists():
+        return np.load(vec_file), json.loads(text_file.read_text())
+    import locomo
+
+    from memstack.registry import get_registry
+
+    texts = [locomo.document(t, "plain") for c in locomo.load(data) for t in c.turns]
+    embedder = get_registry().build("embedder", "sentence-transformers", {})
+    vecs = np.asarray(embedder.embed(texts), dtype=np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    np.save(vec_file, vecs)
+    text_file.write_text(json.dumps(texts))
+    return vecs, texts
+
+
+@dataclass
+class Dataset:
+    """N derived memories: vectors (float32, unit rows), scope, kind and text of each."""
+
+    vectors: np.ndarray
+    scopes: np.ndarray  # int scope index per memory
+    kinds: np.ndarray  # int index into KINDS
+    turns: np.ndarray  # the base turn whose text a memory carries
+    texts: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.vectors)
+
+    def members(self) -> dict[int, np.ndarray]:
+        order = np.argsort(self.scopes, kind="stable")
+        bounds = np.flatnonzero(np.diff(self.scopes[order])) + 1
+        return {int(self.scopes[g[0]]): g for g in np.split(order, bounds)}
+
+    def payload(self, i: int) -> dict[str, Any]:
+        return {"user_id": f"s{int(self.scopes[i])}", "kind": KINDS[int(self.kinds[i])],
+                "text": self.texts[int(self.turns[i])], "hash": "",
+                "created_at": "2026-01-01T00:00:00+00:00"}
+
+    def records(self, start: int, stop: int) -> list[Any]:
+        from memstack.models import Record
+
+        rows = self.vectors[start:stop].tolist()
+        return [Record(id=record_id(i), vector=rows[i - start], payload=self.payload(i))
+                for i in range(start, stop)]
+
+
+def record_id(i: int) -> str:
+    return f"m{i:07d}"
+
+
+def scope_sizes(n: int, shape: str, rng: np.random.Generator) -> np.ndarray:
+    """A scope index per memory: `uniform` ~100 each, `zipf` sizes ∝ 1/rank."""
+    n_scopes = max(1, n // SCOPE_SIZE)
+    if shape == "uniform":
+        return rng.permutation(np.arange(n) % n_scopes)
+    if shape == "zipf":
+        weights = 1.0 / np.arange(1, n_scopes + 1)
+        return rng.choice(n_scopes, size=n, p=weights / weights.sum())
+    raise ValueError(f"shape must be uniform or zipf, not {shape!r}")
+
+
+def derive(base: np.ndarray, texts: list[str], n: int, shape: str, seed: int = 7) -> Dataset:
+    """N memories derived from the base embeddings (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    scopes = scope_sizes(n, shape, rng)
+    starts = rng.integers(0, max(1, len(base) - WINDOW), size=int(scopes.max()) + 1)
+    own = starts[scopes] + rng.integers(0, min(WINDOW, len(base)), size=n)
+    other = rng.integers(0, len(base), size=n)
+    vecs = np.empty((n, base.shape[1]), dtype=np.float32)
+    for lo in range(0, n, 50_000):  # in chunks: bounded temporary memory at 1M
+        hi = min(n, lo + 50_000)
+        v = MIX * base[own[lo:hi]] + (1 - MIX) * base[other[lo:hi]]
+        v += SIGMA * rng.standard_normal(v.shape).astype(np.float32) / np.sqrt(base.shape[1])
+        vecs[lo:hi] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    kinds = rng.integers(0, len(KINDS), size=n)
+    return Dataset(vectors=vecs, scopes=scopes, kinds=kinds, turns=own, texts=texts)
+
+
+def cached_dataset(base: np.ndarray, texts: list[str], n: int, shape: str,
+                   cache: Path) -> Dataset:
+    file = cache / f"{shape}-{n}.npz"
+    if file.exists():
+        z = np.load(file)
+        return Dataset(z["vectors"], z["scopes"], z["kinds"], z["turns"], texts)
+    ds = derive(base, texts, n, shape)
+    np.savez(file, vectors=ds.vectors, scopes=ds.scopes, kinds=ds.kinds, turns=ds.turns)
+    return ds
+
+
+def nn_stats(vectors: np.ndarray, sample: int = 500, seed: int = 3) -> dict[str, float]:
+    """Mean cosine of a sampled vector to its nearest other vector, to its 10th nearest, and
+    to a random other vector: how clustered the set is."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(vectors), size=min(sample, len(vectors)), replace=False)
+    sims = vectors[idx] @ vectors.T
+    sims[np.arange(len(idx)), idx] = -np.inf
+    top = -np.sort(-sims, axis=1)[:, :10]
+    rand = sims[np.arange(len(idx)), rng.integers(0, len(vectors), len(idx))]
+    return {"nn1": float(top[:, 0].mean()), "nn10": float(top[:, 9].mean()),
+            "random": float(rand[np.isfinite(rand)].mean())}
+
+
+# --- queries and ground truth --------------------------------------------------------------------
+@dataclass
+class Query:
+    vector: np.ndarray
+    scope: int
+    text: str
+
+
+def make_queries(ds: Dataset, members: dict[int, np.ndarray], q: int, *, scope: int | None = None,
+                 seed: int = 11) -> list[Query]:
+    """Queries near a scope's own memories (a member plus noise), each within that scope."""
+    rng = np.random.default_rng(seed)
+    pool = [s for s, m in members.items() if len(m) >= LIMIT] if scope is None else [scope]
+    out = []
+    for _ in range(q):
+        s = pool[int(rng.integers(0, len(pool)))]
+        i = int(members[s][int(rng.integers(0, len(members[s])))])
+        v = ds.vectors[i] + 0.5 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM)
+        out.append(Query(vector=v / np.linalg.norm(v), scope=s,
+                         text=ds.texts[int(ds.turns[i])]))
+    return out
+
+
+def exact_top(ds: Dataset, members: dict[int, np.ndarray], query: Query, *,
+              kind: int | None = None, k: int = LIMIT) -> list[str]:
+    """Exact in-scope top-k ids (cosine, ties by id): the ground truth for recall."""
+    rows = members[query.scope]
+    if kind is not None:
+        rows = rows[ds.kinds[rows] == kind]
+    sims = ds.vectors[rows] @ query.vector.astype(np.float32)
+    order = np.lexsort((rows, -sims))[:k]
+    return [record_id(int(rows[j])) for j in order]
+
+
+def recall_at(found: Sequence[Sequence[str]], truth: Sequence[Sequence[str]]) -> float:
+    """Mean over queries of |found ∩ truth| / |truth| (queries with empty truth count 1)."""
+    scores = [len(set(f) & set(t)) / len(t) if t else 1.0 for f, t in zip(found, truth,
+                                                                           strict=True)]
+    return sum(scores) / len(scores) if scores else 1.0
+
+
+# --- measuring -----------------------------------------------------------------------------------
+def percentile(samples: Sequence[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def dir_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def timed_search(store: Any, ds: Dataset, members: dict[int, np.ndarray], queries: list[Query],
+                 *, kind: int | None = None, budget_s: float = 60.0) -> dict[str, Any]:
+    from memstack.filters import parse_filter
+
+    times, found, truth = [], [], []
+    start = time.perf_counter()
+    for q in queries:
+        raw: dict[str, Any] = {"user_id": f"s{q.scope}"}
+        if kind is not None:
+            raw = {"AND": [raw, {"kind": KINDS[kind]}]}
+        node, vec = parse_filter(raw), q.vector.tolist()
+        t0 = time.perf_counter()
+        hits = store.query(vec, limit=LIMIT, filters=node)
+        times.append(time.perf_counter() - t0)
+        found.append([h.id for h in hits])
+        truth.append(exact_top(ds, members, q, kind=kind))
+        if time.perf_counter() - start > budget_s and len(times) >= 10:
+            break
+    return {"queries": len(times), "p50_ms": 1000 * percentile(times, 50),
+            "p95_ms": 1000 * percentile(times, 95), "recall": recall_at(found, truth)}
+
+
+class LookupEmbedder:
+    """Hands `Memory.search` the query vector prepared for it (the data is pre-embedded)."""
+
+    capabilities: frozenset[str] = frozenset()
+    dimension = DIM
+    name = "lookup"
+
+    def __init__(self) -> None:
+        self.next: list[float] = []
+
+    def embed(self, texts: Sequence[str], *, kind: str = "document") -> list[list[float]]:
+        return [self.next for _ in texts]
+
+
+def engine_search(provider: str, store_config: dict[str, Any], queries: list[Query],
+                  tmp: Path, budget_s: float = 60.0) -> dict[str, Any]:
+    """`Memory.search` (hybrid) over the loaded collection, and `store.query` of the same
+    Memory's store on the same queries, alternating."""
+    from memstack import Memory
+    from memstack.filters import parse_filter
+
+    embedder = LookupEmbedder()
+    memory = Memory({"vector_store": {"provider": provider, "config": store_config},
+                     "history_store": {"provider": "sqlite",
+                                       "config": {"path": str(tmp / f"h-{provider}.db")}}},
+                    embedder=embedder)
+    engine, raw = [], []
+    start = time.perf_counter()
+    try:
+        for q in queries:
+            embedder.next = q.vector.tolist()
+            t0 = time.perf_counter()
+            memory.search(q.text, user_id=f"s{q.scope}", limit=LIMIT)
+            engine.append(time.perf_counter() - t0)
+            node = parse_filter({"user_id": f"s{q.scope}"})
+            t0 = time.perf_counter()
+            memory.store.query(embedder.next, limit=LIMIT, filters=node)
+            raw.append(time.perf_counter() - t0)
+            if time.perf_counter() - start > budget_s and len(engine) >= 10:
+                break
+    finally:
+        memory.close()
+    p50, raw50 = percentile(engine, 50), percentile(raw, 50)
+    return {"queries": len(engine), "memory_search_p50_ms": 1000 * p50,
+            "store_query_p50_ms": 1000 * raw50, "overhead": p50 / raw50}
+
+
+def run_store(name: str, ds: Dataset, shape: str, q: int, ctx: dict[str, Any],
+              budget_s: float) -> dict[str, Any]:
+    import stores
+
+    members = ds.members()
+    with tempfile.TemporaryDirectory(prefix=f"memstack-scale-{name}-") as tmp_name:
+        tmp = Path(tmp_name)
+        collection = f"scale_{shape}_{ds.n}"
+        bench = stores.OPENERS[name](tmp, collection, ds.n, ctx)
+        try:
+            bench.before_load()
+            load_s = 0.0
+            for lo in range(0, ds.n, BATCH):
+                records = ds.records(lo, min(ds.n, lo + BATCH))
+                t0 = time.perf_counter()
+                bench.store.upsert(records)
+                load_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            bench.finish_load()
+            load_s += time.perf_counter() - t0
+            bench.after_load()
+            row: dict[str, Any] = {"store": name, "shape": shape, "n": ds.n,
+                                   "scopes": len(members), "largest_scope":
+                                   max(len(m) for m in members.values()),
+                                   "load_per_s": ds.n / load_s, "notes": bench.notes}
+            queries = make_queries(ds, members, q)
+            row["scoped"] = timed_search(bench.store, ds, members, queries, budget_s=budget_s)
+            row["filtered"] = timed_search(bench.store, ds, members, queries, kind=0,
+                                           budget_s=budget_s)
+            if shape == "zipf":
+                big = max(members, key=lambda s: len(members[s]))
+                row["largest"] = timed_search(bench.store, ds, members,
+                                              make_queries(ds, members, q, scope=big),
+                                              budget_s=budget_s)
+            row["rss_mb"] = rss_mb()
+            row["disk_mb"] = _disk(name, bench, tmp)
+            if name in ("pgvector", "chroma") and shape == "uniform":
+                cfg = ({"dsn": ctx["pg_dsn"], "collection": collection} if name == "pgvector"
+                       else {"path": str((tmp / "chroma").resolve()), "collection": collection})
+                row["engine"] = engine_search(name, cfg, queries, tmp, budget_s=budget_s)
+            return row
+        finally:
+            bench.close()
+
+
+def _disk(name: str, bench: Any, tmp: Path) -> float:
+    if name == "pgvector":
+        store = bench.store
+        rows = store._select(  # table, indexes and TOAST: what the collection costs on disk
+            "SELECT pg_total_relation_size(%s::regclass)",
+            [f'"{store.schema}"."{store.table_name}"'], "size")
+        return int(rows[0][0]) / 2**20
+    return dir_mb(tmp)
+
+
+# --- report --------------------------------------------------------------------------------------
+def _size(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
+
+
+def render(results: list[dict[str, Any]]) -> str:
+    headers = ["store", "shape", "N", "scopes (largest)", "load /s", "scoped p50 / p95 ms",
+               "recall@10", "filtered p50 ms", "filtered recall", "largest p50 ms / recall",
+               "RSS MB", "disk MB"]
+    rows = []
+    for r in results:
+        s, f, big = r["scoped"], r["filtered"], r.get("largest")
+        rows.append([r["store"], r["shape"], _size(r["n"]), f"{r['scopes']} ({r['largest_scope']})",
+                     f"{r['load_per_s']:.0f}", f"{s['p50_ms']:.2f} / {s['p95_ms']:.2f}",
+                     f"{s['recall']:.3f}", f"{f['p50_ms']:.2f}", f"{f['recall']:.3f}",
+                     f"{big['p50_ms']:.2f} / {big['recall']:.3f}" if big else "—",
+                     f"{r['rss_mb']:.0f}", f"{r['disk_mb']:.0f}"])
+    out = [table(headers, rows)]
+    eng = [r for r in results if "engine" in r]
+    if eng:
+        out.append(table(["store", "N", "Memory.search p50 ms", "store.query p50 ms",
+                          "overhead"],
+                         [[r["store"], _size(r["n"]), f"{r['engine']['memory_search_p50_ms']:.2f}",
+                           f"{r['engine']['store_query_p50_ms']:.2f}",
+                           f"{r['engine']['overhead']:.2f}"] for r in eng]))
+    return "\n\n".join(out)
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    """p50 vs N (log-log) per store and shape, recall beside it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for key in sorted({(r["store"], r["shape"]) for r in results}):
+        rs = sorted((r for r in results if (r["store"], r["shape"]) == key), key=lambda r: r["n"])
+        label = f"{key[0]} ({key[1]})"
+        ax.plot([r["n"] for r in rs], [r["scoped"]["p50_ms"] for r in rs], "o-", label=label)
+        ax2.plot([r["n"] for r in rs], [r["scoped"]["recall"] for r in rs], "o-", label=label)
+    ax.set(xscale="log", yscale="log", xlabel="memories N", ylabel="scoped search p50 (ms)",
+           title="Search within one scope")
+    ax2.set(xscale="log", xlabel="memories N", ylabel="recall@10 vs exact in-scope",
+            title="Recall", ylim=(0, 1.02))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--with-1m", action="store_true", help="add N = 1,000,000")
+    parser.add_argument("--shapes", default="uniform,zipf")
+    parser.add_argument("--stores", default="pgvector,chroma,qdrant,milvus")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds of queries per measurement at most (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="ignore the per-store size caps")
+    parser.add_argument("--data", default=str(DEFAULT_LOCOMO))
+    parser.add_argument("--plot", default=None, help="write the plot to this PNG")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.with_1m else [])
+    cache = cache_dir()
+    base, texts = base_corpus(Path(args.data), cache)
+    report: dict[str, Any] = {"benchmark": "scale", "machine": machine(), "results": [],
+                              "skipped": [], "base": {"turns": len(base), **nn_stats(base)}}
+    ctx: dict[str, Any] = {"pg_bulk_index_from": 100_000}
+    log: Callable[[str], None] = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    log(f"base: {len(base)} LoCoMo turns; nn stats {report['base']}")
+    try:
+        for shape in args.shapes.split(","):
+            for n in sizes:
+                ds = cached_dataset(base, texts, n, shape, cache)
+                report.setdefault("derived", {})[f"{shape}-{n}"] = nn_stats(ds.vectors)
+                log(f"{shape} {n}: nn stats {report['derived'][f'{shape}-{n}']}")
+                for name in args.stores.split(","):
+                    cap = MAX_SIZE.get(name)
+                    if cap and n > cap[0] and not args.force:
+                        report["skipped"].append({"store": name, "n": n, "shape": shape,
+                                                  "why": cap[1]})
+                        continue
+                    t0 = time.perf_counter()
+                    row = run_store(name, ds, shape, args.queries, ctx, args.budget)
+                    row["seconds"] = time.perf_counter() - t0
+                    row["load_1min"] = os.getloadavg()[0]
+                    report["results"].append(row)
+                    log(json.dumps(row))
+    finally:
+        for fn in ctx.get("cleanup", []):
+            fn()
+    if args.plot:
+        plot(report["results"], Path(args.plot))
+    if args.json:
+        emit_json(report)
+    else:
+        print(render(report["results"]))
+        for s in report["skipped"]:
+            print(f"skipped {s['store']} {s['shape']} {_size(s['n'])}: {s['why']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The scale benchmark's correctness on a tiny size: data generation, exact in-scope ground
+truth and recall. No timing assertions."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "scale.py"
+
+
+@pytest.fixture(scope="module")
+def scale() -> Any:
+    """benchmarks/scale.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("memstack_bench_scale", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def base() -> tuple[np.ndarray, list[str]]:
+    """A stand-in for the embedded corpus: 300 clustered unit vectors of 384 dimensions."""
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((12, 384))
+    v = centers[rng.integers(0, 12, 300)] + 0.7 * rng.standard_normal((300, 384))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return v.astype(np.float32), [f"turn {i} about topic {i % 12}" for i in range(300)]
+
+
+def test_derived_data_is_unit_scoped_and_reproducible(scale: Any, base: Any) -> None:
+    vecs, texts = base
+    ds = scale.derive(vecs, texts, 3000, "uniform")
+    assert ds.vectors.shape == (3000, 384) and ds.vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(ds.vectors, axis=1), 1.0, atol=1e-5)
+    sizes = sorted(len(m) for m in ds.members().values())
+    assert len(sizes) == 30 and sizes[0] == sizes[-1] == 100
+    again = scale.derive(vecs, texts, 3000, "uniform")
+    assert np.array_equal(ds.vectors, again.vectors)  # seeded: the cache holds the same data
+    # A memory stays close to the base turn whose text it carries.
+    own = np.einsum("ij,ij->i", ds.vectors, vecs[ds.turns])
+    assert own.mean() > 0.8
+    p = ds.payload(5)
+    assert p["user_id"] == f"s{ds.scopes[5]}" and p["text"] == texts[ds.turns[5]]
+
+
+def test_zipf_scopes_are_skewed(scale: Any, base: Any) -> None:
+    ds = scale.derive(*base, 20_000, "zipf")
+    sizes = sorted((len(m) for m in ds.members().values()), reverse=True)
+    assert sizes[0] > 10 * 100  # a few large scopes
+    assert np.median(sizes) < 100  # most are small
+    assert sum(sizes) == 20_000
+
+
+def test_exact_ground_truth_and_recall(scale: Any, base: Any) -> None:
+    ds = scale.derive(*base, 2000, "uniform")
+    members = ds.members()
+    queries = scale.make_queries(ds, members, 12)
+    for q in queries:
+        # brute force over the whole set, then keep the scope: the same ids in the same order
+        sims = ds.vectors @ q.vector
+        ranked = sorted(range(ds.n), key=lambda i: (-float(sims[i]), i))
+        want = [scale.record_id(i) for i in ranked if ds.scopes[i] == q.scope][:10]
+        assert scale.exact_top(ds, members, q) == want
+        filtered = [scale.record_id(i) for i in ranked
+                    if ds.scopes[i] == q.scope and ds.kinds[i] == 0][:10]
+        assert scale.exact_top(ds, members, q, kind=0) == filtered
+    assert scale.recall_at([["a", "b"], ["c"]], [["a", "x"], ["c"]]) == pytest.approx(0.75)
+    assert scale.recall_at([[]], [[]]) == 1.0
+
+
+def test_an_exact_store_scores_recall_one(scale: Any, base: Any, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMSTACK_HOME", str(tmp_path))
+    ds = scale.derive(*base, 400, "zipf")
+    row = scale.run_store("memory", ds, "zipf", 10, {}, budget_s=30)
+    assert row["scoped"]["recall"] == 1.0 and row["filtered"]["recall"] == 1.0
+    assert row["largest"]["recall"] == 1.0 and row["largest"]["queries"] == 10
+    assert row["n"] == 400 and row["load_per_s"] > 0
+
+
+def test_nn_stats_tell_clustered_from_uniform(scale: Any, base: Any) -> None:
+    rng = np.random.default_rng(1)
+    uniform = rng.standard_normal((300, 384)).astype(np.float32)
+    uniform /= np.linalg.norm(uniform, axis=1, keepdims=True)
+    clustered, flat = scale.nn_stats(base[0], sample=100), scale.nn_stats(uniform, sample=100)
+    assert clustered["nn1"] > flat["nn1"] + 0.2
+    assert clustered["nn1"] >= clustered["nn10"] >= clustered["random"]
