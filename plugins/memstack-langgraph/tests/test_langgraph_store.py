@@ -235,3 +235,18 @@ def test_pages_when_python_settles_the_filter(store: MemstackStore) -> None:
     assert sorted(k for p in pages for k in p) == want
     hits = store.search(NS, query="a", filter={"n": {"a": 1}, "i": {"$gt": 20}}, limit=50)
     assert sorted(h.key for h in hits) == ["k22", "k25", "k28"]
+
+
+def test_threads_writing_the_same_keys_leave_one_memory_per_key(store: MemstackStore,
+                                                                 memory: Memory) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(t: int) -> None:
+        for i in range(6):
+            store.put(NS, f"k{i}", {"text": f"written by {t}", "i": i})
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
+    mems = memory.get_all(user_id="alice", agent_id="langgraph").results
+    assert sorted(m.metadata["lg_key"] for m in mems) == [f"k{i}" for i in range(6)]
+    assert all(store.get(NS, f"k{i}").value["i"] == i for i in range(6))
