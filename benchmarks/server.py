@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -196,6 +197,7 @@ def main() -> int:
         out["uptime_after"] = _uptime()
         keys.close()
         memory.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     _report(out, args.json)
     return 0
 
