@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from memstack.errors import DimensionMismatch, InvalidInput, MemstackError, StoreError
+from memstack.errors import DimensionMismatch, InvalidInput, StoreError, translate_errors
 from memstack.filters import FilterNode, matches, require_support
 from memstack.models import Hit, Record
 from memstack.vectors import check_vector
@@ -321,18 +321,11 @@ class ChromaVectorStore:
 
     @contextmanager
     def _backend(self, what: str) -> Iterator[None]:
-        """Wrap chromadb's errors in StoreError naming the provider and the location."""
+        """chromadb's errors become StoreError naming the provider and the location."""
         if self._closed and what != "close":
             raise StoreError(NAME, f"{what}: the store is closed")
-        try:
+        with translate_errors(NAME, what, self._where, hint=lambda exc: _hint(self.config, exc)):
             yield
-        except MemstackError:
-            raise
-        except Exception as exc:
-            raise StoreError(
-                NAME, f"{what} failed on {self._where}: {type(exc).__name__}: {exc}",
-                hint=_hint(self.config, exc),
-            ) from exc
 
 
 def _drop_stale_keys(
