@@ -69,6 +69,16 @@ def pg_memory(pg_dsn: str, tmp_path: Path) -> Iterator[Memory]:
 
 
 @pytest.fixture
+def chroma_memory(tmp_path: Path) -> Iterator[Memory]:
+    """Chroma on disk with the hashing embedder: Chroma's filter translation, quickly."""
+    cfg = fast_config(tmp_path)
+    cfg["vector_store"] = {"provider": "chroma", "config": {"path": str(tmp_path / "chroma")}}
+    mem = Memory(cfg)
+    yield mem
+    mem.close()
+
+
+@pytest.fixture
 def default_memory(tmp_path: Path) -> Iterator[Memory]:
     """The embedded default: Chroma on disk + the bundled MiniLM, SQLite history."""
     mem = Memory({})

@@ -149,3 +149,12 @@ def test_same_behaviour_as_inmemorystore(memory: Memory, program: list[tuple[Any
 def test_same_behaviour_as_inmemorystore_on_pgvector(pg_memory: Memory,
                                                      program: list[tuple[Any, ...]]) -> None:
     run_program(pg_memory, program)
+
+
+@settings(max_examples=max(1, EXAMPLES // 10), deadline=None, database=None,
+          derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(program=programs)
+def test_same_behaviour_as_inmemorystore_on_chroma(chroma_memory: Memory,
+                                                   program: list[tuple[Any, ...]]) -> None:
+    run_program(chroma_memory, program)
