@@ -40,7 +40,11 @@ _SECRET_WORDS = ("key", "secret", "token", "password", "dsn")
 _HISTORY_FIELDS = ("entry_id", "event", "old_memory", "new_memory", "old_hash", "new_hash",
                    "actor_id", "role", "created_at")
 _MEMORY_FIELDS = {"type", "id", "text", "hash", "user_id", "agent_id", "run_id", "actor_id",
-                  "role", "metadata", "created_at", "updated_at", "vector", "history"}
+                  "role", "metadata", "created_at", "updated_at", "fields", "vector", "history"}
+# Payload keys the line names on its own; other engine-owned keys (validity times, supersession,
+# whatever later versions add) travel verbatim in "fields", so a restore loses none of them.
+_EXPLICIT = frozenset({"text", "hash", "user_id", "agent_id", "run_id", "actor_id", "role",
+                       "created_at", "updated_at", "data", "memory", "id", "score", "metadata"})
 
 
 @dataclass
@@ -104,6 +108,8 @@ def export_lines(memory: Any, *, scope: dict[str, str] | None = None,
                 "run_id": p.get("run_id"), "actor_id": p.get("actor_id"), "role": p.get("role"),
                 "metadata": {k: v for k, v in p.items() if k not in RESERVED_KEYS},
                 "created_at": p.get("created_at"), "updated_at": p.get("updated_at"),
+                "fields": {k: v for k, v in p.items() if k in RESERVED_KEYS
+                           and k not in _EXPLICIT},
                 "history": [_entry(e) for e in memory.history_store.history(r.id)],
             }
             vec = with_vec.get(r.id)
@@ -141,6 +147,7 @@ class _Item:
     updated_at: str | None = None
     vector: list[float] | None = None
     history: list[HistoryEntry] | None = None
+    fields: dict[str, Any] | None = None
 
 
 def is_export(first_line: str) -> bool:
@@ -248,7 +255,15 @@ def _memory_item(obj: dict[str, Any], n: int, where: str, max_chars: int) -> _It
             isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
             for x in vector)):
         raise InvalidInput(f"{where}: field 'vector' must be a list of finite numbers")
-    return _Item(n, "memory", mid, scope=scope, text=text, metadata=meta,
+    fields = obj.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise InvalidInput(f"{where}: field 'fields' must be an object")
+    bad = sorted(k for k, v in fields.items() if k not in RESERVED_KEYS or k in _EXPLICIT
+                 or not (v is None or isinstance(v, str | int | float | bool)))
+    if bad:
+        raise InvalidInput(f"{where}: 'fields' has keys that are not engine fields or values "
+                           f"that are not scalars: {bad}")
+    return _Item(n, "memory", mid, scope=scope, text=text, metadata=meta, fields=fields,
                  actor_id=_str(obj, "actor_id", where), role=_str(obj, "role", where),
                  created_at=_str(obj, "created_at", where),
                  updated_at=_str(obj, "updated_at", where), vector=vector,
@@ -319,6 +334,7 @@ def _import_chunk(memory: Any, chunk: Sequence[_Item], same_embedder: bool,
             payload = build_payload(it.text, it.scope, it.metadata or {}, actor_id=it.actor_id,
                                     role=it.role, created_at=it.created_at,
                                     updated_at=it.updated_at)
+            payload.update(it.fields or {})
             vec = fresh.get(id(it)) or [float(x) for x in it.vector or []]
             records.append(Record.model_construct(id=it.id, vector=vec, payload=payload))
             if old is None:

@@ -64,6 +64,9 @@ def test_round_trip_between_stores_and_embedders(tmp_path: Path) -> None:
     s = import_lines(b, lines)
     assert (s.memories, s.added, s.reembedded, s.unchanged) == (6, 6, 6, 0)
     assert _state(b) == original
+    ids_now = list(original)
+    # the whole stored payload travels, engine-owned fields (times, validity) included
+    assert [r.payload for r in b.store.get(ids_now)] == [r.payload for r in a.store.get(ids_now)]
     assert len(b.store.get([next(iter(original))], with_vectors=True)[0].vector) == 32
     deleted = ids["ben:ben plays chess"]
     assert [h.event for h in b.history(deleted)] == ["ADD", "DELETE"]
