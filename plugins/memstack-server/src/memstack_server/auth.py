@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from memstack_server.keys import SCOPE_KEYS, ApiKey
@@ -89,9 +90,11 @@ bearer = HTTPBearer(auto_error=False, description="an API key from `memstack key
                     "X-API-Key works too")
 
 
-def authenticate(request: Request,
-                 credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
-                 ) -> Principal:
+async def authenticate(request: Request,
+                       credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+                       ) -> Principal:
+    """Async, so a request whose key is in the cache costs no thread hop; a cache miss reads
+    the key database in the thread pool."""
     app = request.app
     settings = app.state.settings
     if not settings.auth.enabled:
@@ -102,7 +105,10 @@ def authenticate(request: Request,
             raise ApiProblem(401, "unauthorized",
                              "an API key is required: send 'Authorization: Bearer <key>'",
                              headers={"WWW-Authenticate": "Bearer"})
-        key = app.state.keys.verify(raw)
+        keys = app.state.keys
+        known, key = keys.cached(raw)
+        if not known:
+            key = await run_in_threadpool(keys.verify, raw)
         if key is None:
             raise ApiProblem(401, "unauthorized", "the API key is not valid or was revoked",
                              headers={"WWW-Authenticate": "Bearer"})
@@ -116,7 +122,7 @@ def authenticate(request: Request,
     return principal
 
 
-def writer(principal: Principal = Depends(authenticate)) -> Principal:
+async def writer(principal: Principal = Depends(authenticate)) -> Principal:
     if principal.read_only:
         raise ApiProblem(403, "read-only-key", "this key is read-only; it may list, get, "
                          "search and export, not change memories")

@@ -232,6 +232,15 @@ class KeyStore:
             f"SELECT {_COLS} FROM {self.db.table} "
             "WHERE id = %s", (key_id,))[0])
 
+    def cached(self, raw_key: str) -> tuple[bool, ApiKey | None]:
+        """(True, answer) when `verify` would answer from its cache (no database read)."""
+        if not isinstance(raw_key, str) or not _KEY_RE.match(raw_key):
+            return True, None
+        hit = self._cache.get(_hash(raw_key))
+        if hit is not None and hit[0] > self._clock():
+            return True, hit[1]
+        return False, None
+
     def verify(self, raw_key: str) -> ApiKey | None:
         """The key's record when `raw_key` is a live key, else None. Cached ≤ cache_seconds."""
         if not isinstance(raw_key, str) or not _KEY_RE.match(raw_key):
