@@ -46,6 +46,16 @@ def test_serve_refuses_a_public_address_without_auth(tmp_path: Path, capsys: Any
     assert load_settings(str(config)).auth.enabled is False  # loopback without auth is allowed
 
 
+def test_several_workers_need_a_store_processes_can_share(tmp_path: Path, capsys: Any) -> None:
+    config = tmp_path / "one-process.yaml"
+    config.write_text(yaml.safe_dump({"vector_store": {"provider": "memory"},
+                                      "embedder": {"provider": "hashing"},
+                                      "history_store": {"provider": "sqlite", "config": {
+                                          "path": str(tmp_path / "h.db")}}}))
+    assert main(["serve", "--config", str(config), "--workers", "2"]) == 2
+    assert "cannot be shared by several processes" in capsys.readouterr().err
+
+
 def test_server_section_is_validated_and_stripped(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"server": {"port": 9000, "limits": {"burst": 5}},
