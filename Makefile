@@ -75,5 +75,16 @@ reliability: $(STAMP)
 reliability-full: $(STAMP)
 	MEMSTACK_RELIABILITY_FULL=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability
 
+# Every sdist and wheel into dist/ (wheels built from the sdists), then checked: SPDX license and
+# license file, URLs, classifiers, bounded sibling requirements, py.typed, tests in the sdists.
+# dist-check: the heavy end-to-end tests (fresh virtual environments, no repository on the path).
+.PHONY: dist dist-check
+dist: $(STAMP)
+	$(PY) tools/dist.py --out dist
+
+dist-check: $(STAMP)
+	MEMSTACK_DIST_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_dist.py \
+		contract_tests/tests/test_contract_scaffold_venv.py
+
 clean:
 	rm -rf $(VENV) $(PEERS) build *.egg-info
