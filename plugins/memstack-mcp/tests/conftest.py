@@ -13,11 +13,10 @@ import pytest
 from mcp_testkit import (
     HERE,
     NODE_DIR,
+    announced_url,
     child_env,
-    free_port,
     start_http,
     stop,
-    wait_for_port,
     write_config,
 )
 
@@ -49,13 +48,11 @@ def http_server(config_file: Path, home: Path) -> Iterator[str]:
 def keyed_host(config_file: Path, home: Path) -> Iterator[str]:
     """A host app (as memstack-server does it) mounting the MCP app at /mcp with two API keys:
     key-alice → user alice, key-bob → user bob; one engine shared by both."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "mcp_host_app.py"), str(config_file),
-                             str(port)], env=child_env(home), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, str(HERE / "mcp_host_app.py"), str(config_file)],
+                            env=child_env(home), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:
-        wait_for_port(proc, port)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield announced_url(proc)
     finally:
         stop(proc)
 

@@ -1,9 +1,11 @@
 """A host app that mounts memstack-mcp the way memstack-server does (README: "Mount it in your
 own ASGI app"): the MCP app at /mcp under a Starlette router, its lifespan run by the host, API
-keys mapped to scopes. Run: python mcp_host_app.py CONFIG PORT."""
+keys mapped to scopes. Run: python mcp_host_app.py CONFIG (binds a free
+loopback port and prints its URL on stderr)."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +27,7 @@ KEYS = {
 
 
 def main() -> None:
-    config, port = sys.argv[1], int(sys.argv[2])
+    config = sys.argv[1]
     memory = memstack.Memory(config)
     mcp_app = create_mcp_asgi_app(memory, lambda token: KEYS.get(token or ""))
 
@@ -42,7 +44,10 @@ def main() -> None:
         Route("/mcp", endpoint=mcp_app),   # exactly /mcp, no redirect to /mcp/
         Mount("/mcp", app=mcp_app),        # /mcp/ and below
     ], lifespan=lifespan)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    sock = socket.create_server(("127.0.0.1", 0))
+    print(f"host app serving at http://127.0.0.1:{sock.getsockname()[1]}/mcp", file=sys.stderr,
+          flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
 if __name__ == "__main__":

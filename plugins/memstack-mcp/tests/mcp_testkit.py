@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,26 +45,6 @@ def write_config(path: Path, data_dir: Path, **extra: Any) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(proc: subprocess.Popen[bytes], port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise AssertionError(f"server exited with {proc.returncode}: {err[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"server did not listen on {port} within {timeout}s")
-
-
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -75,17 +55,39 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
-def start_http(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen([MEMSTACK, "mcp", "--http", "--port", str(port), *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for_port(proc, port)
-    except BaseException:
-        stop(proc)
-        raise
-    return proc, f"http://127.0.0.1:{port}/mcp"
+def announced_url(proc: subprocess.Popen[bytes], timeout: float = 90.0) -> str:
+    """The URL a server prints on stderr ("... at http://127.0.0.1:PORT/mcp ...") once bound.
 
+    Servers bind port 0 themselves, so no other process can take the port between a pick and
+    the bind. The rest of stderr is drained in a thread (kept for failure messages)."""
+    assert proc.stderr is not None
+    lines: list[str] = []
+    found: list[str] = []
+    seen = threading.Event()
+
+    def drain() -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = raw.decode(errors="replace")
+            lines.append(line)
+            match = re.search(r" at (http://\S+)", line)
+            if match and not found:
+                found.append(match.group(1))
+                seen.set()
+        seen.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not seen.wait(timeout) or not found:
+        stop(proc)
+        raise AssertionError(f"server announced no URL (rc {proc.poll()}): "
+                             f"{''.join(lines)[-3000:]}")
+    return found[0]
+
+
+def start_http(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    proc = subprocess.Popen([MEMSTACK, "mcp", "--http", "--port", "0", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return proc, announced_url(proc)
 
 
 TOOLS = {"add_memory", "search_memories", "list_memories", "get_memory", "update_memory",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anyio
 import pytest
@@ -12,13 +13,12 @@ from mcp_testkit import (
     MEMSTACK,
     child_env,
     err,
-    free_port,
     http_client,
     ok,
     round_trip,
+    start_http,
     stdio_params,
     stop,
-    wait_for_port,
 )
 
 
@@ -101,12 +101,10 @@ def test_http_rejects_foreign_host_header(config_file: Path, home: Path) -> None
     """DNS-rebinding protection: a page on evil.example that resolves to 127.0.0.1 is refused."""
     import httpx2
 
-    port = free_port()
-    proc = subprocess.Popen([MEMSTACK, "mcp", "--http", "--port", str(port), "--user-id",
-                             "alice", "--config", str(config_file)], env=child_env(home),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc, url = start_http(["--user-id", "alice", "--config", str(config_file)],
+                           child_env(home))
+    port = urlsplit(url).port
     try:
-        wait_for_port(proc, port)
         body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
                 "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                            "clientInfo": {"name": "t", "version": "1"}}}

@@ -75,7 +75,11 @@ def open_memory(config: str | None) -> Any:
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
+    import logging
+
     scope = session_scope(args)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
     if args.http:
         check_loopback(args.host)
         if not 0 <= args.port <= 65535:

@@ -81,6 +81,9 @@ def event_dict(event: MemoryEvent) -> dict[str, Any]:
     out: dict[str, Any] = {"id": event.id, "event": event.event, "text": event.memory}
     if event.previous_memory is not None:
         out["previous_text"] = event.previous_memory
+    supersedes = getattr(event, "supersedes", None)  # an inferred UPDATE replaces a version
+    if supersedes is not None:
+        out["supersedes"] = supersedes
     return out
 
 
@@ -123,8 +126,12 @@ def build_server(memory: memstack.Memory, fixed_scope: Mapping[str, str] | None 
     `fixed_scope` is the session scope for transports without a per-request identity (stdio);
     over HTTP, `create_mcp_asgi_app` stores the authenticated scope on each request, which wins.
     A call with neither is refused, never run unscoped."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     mcp = MCPServer("memstack", version=__version__, instructions=INSTRUCTIONS,
                     log_level=log_level)  # type: ignore[arg-type]
+    # MCPServer calls logging.basicConfig; a host app that mounts us keeps its own logging.
+    root.handlers[:], root.level = handlers, level
     fixed = dict(fixed_scope) if fixed_scope else None
 
     def base_scope(ctx: Context | None) -> dict[str, str]:
