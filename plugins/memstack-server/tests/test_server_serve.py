@@ -71,7 +71,6 @@ def test_server_section_is_validated_and_stripped(tmp_path: Path) -> None:
 
 
 def test_mcp_is_mounted_with_the_api_keys(fast_server: Client) -> None:
-    pytest.importorskip("memstack_mcp.asgi", reason="memstack-mcp is not installed")
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
