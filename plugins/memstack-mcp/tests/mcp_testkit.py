@@ -135,6 +135,11 @@ async def round_trip(client: Client) -> None:
     for t in tools.tools:
         assert t.description and len(t.description) > 40, t.name
         assert t.input_schema["type"] == "object"
+        assert "user_id" not in t.input_schema.get("properties", {}), t.name
+    hints = {t.name: t.annotations for t in tools.tools}
+    assert hints["search_memories"].read_only_hint is True
+    assert hints["delete_all_memories"].destructive_hint is True
+    assert hints["add_memory"].read_only_hint is False
     added = await ok(client, "add_memory", {"text": "Prefers window seats on flights",
                                             "metadata": {"topic": "travel"}})
     assert [e["event"] for e in added["events"]] == ["ADD"]
