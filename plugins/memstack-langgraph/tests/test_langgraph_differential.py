@@ -50,15 +50,22 @@ values = st.one_of(
                  | st.dictionaries(st.sampled_from(["x", "y"]), inner, max_size=2),
                  max_leaves=3))
 # Most items have `n` as a number, so ranges on `n` usually have a reference answer.
-items = st.fixed_dictionaries({"n": st.one_of(numbers, numbers, numbers, values)},
-                              optional={"m": values, "odd-key": values})
+# (A flat sampled_from draws evenly; nested one_of leans towards its first branches.)
+n_values = st.sampled_from([0, 1, 2, -1, 0.0, 1.0, 2.5, True, False, 0, 1, True, None, "b",
+                            [1, "b"], {"x": 1}])
+items = st.fixed_dictionaries({"n": n_values}, optional={"m": values, "odd-key": values})
 operands = st.one_of(numbers, numbers, numbers, scalars)
 operators = st.dictionaries(st.sampled_from(["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"]),
                             operands, min_size=1, max_size=2)
 conditions = st.one_of(scalars, operators, operators, st.lists(scalars, max_size=2),
                        st.dictionaries(st.sampled_from(["x", "y"]), scalars, min_size=1,
                                        max_size=1))
-filters = st.one_of(st.none(), st.dictionaries(fields, conditions, min_size=1, max_size=2),
+numeric_ops = st.dictionaries(st.sampled_from(["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"]),
+                              numbers, min_size=1, max_size=2)
+# Conditions on `n` with numbers (1 == 1.0 == True, ranges over bools) are the ones most
+# likely to have a reference answer and a non-empty one.
+filters = st.one_of(st.fixed_dictionaries({"n": st.one_of(n_values, numeric_ops)}),
+                    st.none(), st.dictionaries(fields, conditions, min_size=1, max_size=2),
                     st.dictionaries(st.just("n"), operators, min_size=1))
 queries = st.one_of(st.none(), st.sampled_from(["b", "n c", "bd 1"]))
 
