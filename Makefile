@@ -83,8 +83,7 @@ dist: $(STAMP)
 	$(PY) tools/dist.py --out dist
 
 dist-check: $(STAMP)
-	MEMSTACK_DIST_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_dist.py \
-		contract_tests/tests/test_contract_scaffold_venv.py
+	MEMSTACK_DIST_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_dist.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) build *.egg-info
