@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -88,9 +88,13 @@ def test_infer_events_add_update_delete_none(base_config: dict) -> None:
     assert set(events) == {"ADD", "UPDATE", "DELETE", "NONE"}
     assert events["UPDATE"].previous_memory == "Alice lives in Lisbon"
     assert events["UPDATE"].memory == "Alice lives in Porto"
-    assert events["UPDATE"].id == ids["Alice lives in Lisbon"]
+    # the new text is a new current version; the old one is kept as the past (issue 20)
+    assert events["UPDATE"].supersedes == ids["Alice lives in Lisbon"]
+    assert m.get(events["UPDATE"].id).memory == "Alice lives in Porto"
+    assert m.get(ids["Alice lives in Lisbon"]).superseded_by == events["UPDATE"].id
     assert events["DELETE"].id == ids["Alice has a cat"]
-    assert m.get(ids["Alice has a cat"]) is None
+    assert m.get(ids["Alice has a cat"]).valid_until is not None
+    assert ids["Alice has a cat"] not in {i.id for i in m.get_all(user_id="alice").results}
     hist = m.history(ids["Alice lives in Lisbon"])
     assert [(h.event, h.old_memory, h.new_memory) for h in hist] == [
         ("ADD", None, "Alice lives in Lisbon"),
@@ -113,7 +117,7 @@ def test_llm_is_given_short_integer_ids_never_real_ids(base_config: dict) -> Non
     out = m.add("I play chess well", user_id="bob").results
     assert stored.id not in seen[0]
     assert json.loads(seen[0])["existing_memories"][0]["id"] == "0"
-    assert out[0].id == stored.id and out[0].event == "UPDATE"
+    assert out[0].supersedes == stored.id and out[0].event == "UPDATE"
 
 
 def test_invalid_llm_output_retries_once_then_fails_without_writes(base_config: dict) -> None:

@@ -58,7 +58,7 @@ def test_add_extracts_reconciles_and_updates(server: FakeOpenAIServer, memory: M
 
     server.chat_handler = reconcile
     second = memory.add("I moved to Bergen last month", user_id="sam")
-    assert [(e.event, e.id, e.previous_memory, e.memory) for e in second.results] == [
+    assert [(e.event, e.supersedes, e.previous_memory, e.memory) for e in second.results] == [
         ("UPDATE", oslo, "Sam lives in Oslo", "Sam lives in Bergen")]
     assert [(h.event, h.new_memory) for h in memory.history(oslo)] == [
         ("ADD", "Sam lives in Oslo"), ("UPDATE", "Sam lives in Bergen")]

@@ -78,7 +78,8 @@ def test_mixed_llm_batch_inserts_new_and_upserts_changed(base_config: dict[str, 
     old = m.add("Maya lives in Lisbon", user_id="maya", infer=False).results[0].id
     store.inserted.clear()
     events = {e.event: e.id for e in m.add("moved; got a cat", user_id="maya").results}
-    assert store.inserted == [events["ADD"]] and store.upserted == [old]
+    # the successor is new (insert); the old version is closed in place (upsert)
+    assert store.inserted == [events["ADD"], events["UPDATE"]] and store.upserted == [old]
     assert {h.event for h in m.history(events["ADD"])} == {"ADD"}
 
 

@@ -21,6 +21,7 @@ from memstack.models import (
     MemoryList,
     SearchResult,
 )
+from memstack.timeline import TimeInput
 
 
 class AsyncMemory:
@@ -50,19 +51,24 @@ class AsyncMemory:
     async def add(self, messages: Any, *, user_id: str | None = None,
                   agent_id: str | None = None, run_id: str | None = None,
                   metadata: dict[str, Any] | None = None, infer: bool | None = None,
-                  actor_id: str | None = None, progress: bool = False) -> AddResult:
+                  actor_id: str | None = None, progress: bool = False,
+                  timestamp: TimeInput = None, expires_at: TimeInput = None) -> AddResult:
         return await self._run(self._sync.add, messages, user_id=user_id, agent_id=agent_id,
                                run_id=run_id, metadata=metadata, infer=infer,
-                               actor_id=actor_id, progress=progress)
+                               actor_id=actor_id, progress=progress, timestamp=timestamp,
+                               expires_at=expires_at)
 
     async def search(self, query: str, *, user_id: str | None = None,
                      agent_id: str | None = None, run_id: str | None = None,
                      filters: dict[str, Any] | None = None, limit: int = 10,
-                     threshold: float | None = None, rerank: bool | None = None
-                     ) -> SearchResult:
+                     threshold: float | None = None, rerank: bool | None = None,
+                     as_of: TimeInput = None, include_superseded: bool = False,
+                     include_expired: bool = False, explain: bool = False) -> SearchResult:
         return await self._run(self._sync.search, query, user_id=user_id, agent_id=agent_id,
                                run_id=run_id, filters=filters, limit=limit,
-                               threshold=threshold, rerank=rerank)
+                               threshold=threshold, rerank=rerank, as_of=as_of,
+                               include_superseded=include_superseded,
+                               include_expired=include_expired, explain=explain)
 
     async def get(self, memory_id: str, *, user_id: str | None = None,
                   agent_id: str | None = None, run_id: str | None = None) -> MemoryItem | None:
@@ -71,16 +77,21 @@ class AsyncMemory:
 
     async def get_all(self, *, user_id: str | None = None, agent_id: str | None = None,
                       run_id: str | None = None, filters: dict[str, Any] | None = None,
-                      limit: int = 100, offset: int = 0) -> MemoryList:
+                      limit: int = 100, offset: int = 0, as_of: TimeInput = None,
+                      include_superseded: bool = False,
+                      include_expired: bool = False) -> MemoryList:
         return await self._run(self._sync.get_all, user_id=user_id, agent_id=agent_id,
-                               run_id=run_id, filters=filters, limit=limit, offset=offset)
+                               run_id=run_id, filters=filters, limit=limit, offset=offset,
+                               as_of=as_of, include_superseded=include_superseded,
+                               include_expired=include_expired)
 
     async def update(self, memory_id: str, text: str, *, metadata: dict[str, Any] | None = None,
                      actor_id: str | None = None, user_id: str | None = None,
-                     agent_id: str | None = None, run_id: str | None = None) -> MemoryEvent:
+                     agent_id: str | None = None, run_id: str | None = None,
+                     supersede: bool = False, timestamp: TimeInput = None) -> MemoryEvent:
         return await self._run(self._sync.update, memory_id, text, metadata=metadata,
                                actor_id=actor_id, user_id=user_id, agent_id=agent_id,
-                               run_id=run_id)
+                               run_id=run_id, supersede=supersede, timestamp=timestamp)
 
     async def delete(self, memory_id: str, *, actor_id: str | None = None,
                      user_id: str | None = None, agent_id: str | None = None,
@@ -99,6 +110,9 @@ class AsyncMemory:
                       ) -> list[HistoryEntry]:
         return await self._run(self._sync.history, memory_id, user_id=user_id,
                                agent_id=agent_id, run_id=run_id)
+
+    async def prune(self) -> list[MemoryEvent]:
+        return await self._run(self._sync.prune)
 
     async def reset(self) -> None:
         await self._run(self._sync.reset)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from memstack import journal
+from memstack import journal, timeline
 from memstack.capabilities import INSERT
 from memstack.hookspecs import ChangeContext
 from memstack.models import HistoryEntry, MemoryEvent, Record, Scope
@@ -35,6 +35,7 @@ class Change:
     event: MemoryEvent
     scope: Scope
     new: bool = False  # an ADD whose id was just checked free under the write lock
+    closes: bool = False  # ends a version's validity: written after the batch's other records
 
     @property
     def memory_id(self) -> str:
@@ -51,10 +52,12 @@ def _entry(memory_id: str, event: str, at: str, *, old: dict[str, Any] | None = 
 
 
 def add(memory_id: str, text: str, vector: list[float], scope: Scope, metadata: dict[str, Any],
-        *, actor_id: str | None = None, role: str | None = None) -> Change:
+        *, actor_id: str | None = None, role: str | None = None, said_at: str | None = None,
+        expires_at: Any = None, at: str | None = None) -> Change:
     """A new memory (its id checked free by the caller, under the write lock)."""
-    at = now_iso()
-    payload = build_payload(text, scope, metadata, actor_id=actor_id, role=role, created_at=at)
+    at = at or now_iso()
+    payload = build_payload(text, scope, metadata, actor_id=actor_id, role=role, created_at=at,
+                            said_at=said_at, expires_at=expires_at)
     return Change("ADD", Record.model_construct(id=memory_id, vector=vector, payload=payload),
                   _entry(memory_id, "ADD", at, new=payload, actor_id=actor_id, role=role),
                   MemoryEvent(id=memory_id, event="ADD", memory=text), scope, new=True)
@@ -84,9 +87,57 @@ def delete(memory_id: str, old: dict[str, Any], *, actor_id: str | None = None,
                   scope or scope_of(old))
 
 
+def close(memory_id: str, old: Record, *, until: str | None = None, successor: Change | None = None,
+          actor_id: str | None = None, role: str | None = None,
+          scope: Scope | None = None) -> Change:
+    """End a stored version's validity at `until` (default now) and keep it as the past.
+
+    With a `successor` (its ADD, in the same `Writer.apply` batch) the history entry reads as
+    an UPDATE from this text to the successor's and the payload links the two; without, it is
+    the DELETE of a fact that stopped holding. The payload records the entry's id
+    (``closed_by``), so crash recovery can tell whether this close reached the store.
+    """
+    at = successor.entry.created_at if successor else now_iso()
+    new = successor.record.payload if successor and successor.record else None
+    entry = _entry(memory_id, "UPDATE" if new else "DELETE", at, old=old.payload, new=new,
+                   actor_id=actor_id, role=role)
+    until = until or (new["valid_from"] if new else at)
+    payload = {**timeline.closing_fields(old.payload, until, entry.entry_id,
+                                         successor.memory_id if successor else None),
+               "updated_at": at}
+    text = old.payload.get("text", "")
+    event = (MemoryEvent(id=successor.memory_id, event="UPDATE", memory=new["text"],
+                         previous_memory=text, supersedes=memory_id) if successor and new
+             else MemoryEvent(id=memory_id, event="DELETE", memory=text))
+    return Change("UPDATE", Record.model_construct(id=memory_id, vector=old.vector,
+                                                   payload=payload),
+                  entry, event, scope or scope_of(old.payload), closes=True)
+
+
+def supersede(old: Record, new_id: str, text: str, vector: list[float], metadata: dict[str, Any],
+              *, said_at: str | None = None, actor_id: str | None = None,
+              role: str | None = None, scope: Scope | None = None,
+              new: bool = True) -> list[Change]:
+    """A new current version (`new_id`) and the old one closed where it begins: one batch."""
+    where = scope or scope_of(old.payload)
+    kept = {k: v for k, v in old.payload.items() if k not in _NOT_INHERITED}
+    successor = add(new_id, text, vector, where, {**kept, **metadata}, actor_id=actor_id,
+                    role=role, said_at=said_at)
+    if successor.record is not None:
+        successor.record.payload["supersedes"] = old.id
+    successor = Change("ADD", successor.record, successor.entry, successor.event, where, new=new)
+    return [successor, close(old.id, old, successor=successor, actor_id=actor_id, role=role,
+                             scope=where)]
+
+
 def unchanged(memory_id: str, text: str) -> MemoryEvent:
     """The event for a memory the call left as it was."""
     return MemoryEvent(id=memory_id, event="NONE", memory=text)
+
+
+# Fields a successor does not take over from the version it replaces.
+_NOT_INHERITED = frozenset({"text", "hash", "created_at", "updated_at", "actor_id", "role",
+                            "user_id", "agent_id", "run_id", *timeline.FIELDS})
 
 
 class Writer:
@@ -104,15 +155,19 @@ class Writer:
         deletes = [c.memory_id for c in changes if c.kind == "DELETE"]
         fresh: list[Record] = []  # ids checked free: the store may skip replace's read
         replace: list[Record] = []
+        closes: list[Record] = []  # after the successors: see journal.settle
         for c in changes:
             if c.record is not None:
-                (fresh if c.new and self.inserts else replace).append(c.record)
+                (closes if c.closes else fresh if c.new and self.inserts else replace
+                 ).append(c.record)
 
         def write() -> None:
             if fresh:
                 self.store.insert(fresh)  # type: ignore[attr-defined]
             if replace:
                 self.store.upsert(replace)
+            if closes:
+                self.store.upsert(closes)
             if deletes:
                 self.store.delete(deletes)
 

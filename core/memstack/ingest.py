@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from memstack import changes, prompts
+from memstack import changes, prompts, timeline
 from memstack.changes import Change, Writer
 from memstack.config import MemoryConfig
 from memstack.embedding import chunks
@@ -21,7 +21,7 @@ from memstack.filters import Comparison, and_filters, parse_filter
 from memstack.inference import decide, extract_facts
 from memstack.inputs import check_text
 from memstack.locking import WriteLock
-from memstack.models import ChatMessage, MemoryEvent, Scope
+from memstack.models import ChatMessage, MemoryEvent, Record, Scope
 from memstack.payload import content_hash, memory_id, scope_of
 from memstack.progress import progress
 from memstack.protocols import LLM, VectorStore
@@ -30,6 +30,7 @@ from memstack.protocols import LLM, VectorStore
 # the write lock still runs): two store reads cost more than embedding a rare repeat.
 PRECHECK_MIN = 8
 Embed = Callable[..., list[list[float]]]
+Item = tuple[str, str, str | None]  # text, role, said_at
 
 
 @dataclass
@@ -77,21 +78,24 @@ class Ingest:
         same: dict[str, str] = {}
         taken: set[str] = set()
         for i, h in zip(ids, hashes, strict=True):
-            if i in found:
-                if found[i].get("hash") == h and scope_of(found[i]) == scope:
+            if i in found:  # a past version of the same text does not make it current
+                if found[i].get("hash") == h and scope_of(found[i]) == scope \
+                        and timeline.is_current(found[i]):
                     same[h] = i
                 else:
                     taken.add(i)
         rest = tuple(h for h in hashes if h not in same)
         if rest and "filter:in" in self.store.capabilities:
-            node = and_filters(parse_filter(scope.as_filter()), Comparison("hash", "in", rest))
+            node = and_filters(parse_filter(scope.as_filter()), Comparison("hash", "in", rest),
+                               timeline.current_filter())
             for r in self.store.list(filters=node, limit=len(rest) * 4):
                 if scope_of(r.payload) == scope:
                     same.setdefault(r.payload["hash"], r.id)
         return same, taken
 
     def _new(self, scope: Scope, texts: Sequence[str], vectors: Sequence[list[float]],
-             meta: dict[str, Any], actor_id: str | None, role: Callable[[int], str | None]
+             meta: dict[str, Any], actor_id: str | None,
+             info: Callable[[int], tuple[str | None, str | None]], expires_at: Any = None
              ) -> tuple[list[Change], dict[str, MemoryEvent]]:
         """Under the write lock: ADD changes for the texts not stored in this scope yet, and
         NONE events (by hash) for those that are."""
@@ -106,44 +110,48 @@ class Ingest:
             rid = memory_id(scope, h)
             if rid in taken:  # the id belongs to a memory whose text was since updated
                 rid = str(uuid.uuid4())
-            out.append(changes.add(rid, text, vec, scope, meta, actor_id=actor_id, role=role(n)))
+            role, said_at = info(n)
+            out.append(changes.add(rid, text, vec, scope, meta, actor_id=actor_id, role=role,
+                                   said_at=said_at, expires_at=expires_at))
         return out, nones
 
     # --- as given ---------------------------------------------------------------------------
-    def add_texts(self, items: Sequence[tuple[str, str]], scope: Scope, meta: dict[str, Any],
-                  actor_id: str | None, show_progress: bool) -> list[MemoryEvent]:
-        unique: dict[str, tuple[str, str]] = {}
-        for text, role in items:
-            unique.setdefault(content_hash(text), (text, role))
+    def add_texts(self, items: Sequence[Item], scope: Scope, meta: dict[str, Any],
+                  actor_id: str | None, show_progress: bool,
+                  expires_at: Any = None) -> list[MemoryEvent]:
+        unique: dict[str, Item] = {}
+        for item in items:
+            unique.setdefault(content_hash(item[0]), item)
         by_hash: dict[str, MemoryEvent] = {}
         with progress(show_progress, len(unique), "adding memories") as advance:
             for chunk in chunks(list(unique.items()), self.config.batch_size):
-                by_hash.update(self._add_chunk(chunk, scope, meta, actor_id))
+                by_hash.update(self._add_chunk(chunk, scope, meta, actor_id, expires_at))
                 advance(len(chunk))
         out: list[MemoryEvent] = []
         seen: set[str] = set()
-        for text, _ in items:  # a repeat inside one call is not stored twice: NONE
+        for text, _, _ in items:  # a repeat inside one call is not stored twice: NONE
             h = content_hash(text)
             e = by_hash[h]
             out.append(e if h not in seen else changes.unchanged(e.id, text))
             seen.add(h)
         return out
 
-    def _add_chunk(self, chunk: Sequence[tuple[str, tuple[str, str]]], scope: Scope,
-                   meta: dict[str, Any], actor_id: str | None) -> dict[str, MemoryEvent]:
+    def _add_chunk(self, chunk: Sequence[tuple[str, Item]], scope: Scope,
+                   meta: dict[str, Any], actor_id: str | None,
+                   expires_at: Any = None) -> dict[str, MemoryEvent]:
         """Add one batch; returns hash → event. Embeds outside the write lock."""
         out: dict[str, MemoryEvent] = {}
         if len(chunk) >= PRECHECK_MIN:  # don't embed what is already stored (re-imports)
             hashes = [h for h, _ in chunk]
             same, _ = self.existing(scope, [memory_id(scope, h) for h in hashes], hashes)
-            out = {h: changes.unchanged(same[h], t) for h, (t, _) in chunk if h in same}
-        todo = [(text, role) for h, (text, role) in chunk if h not in out]
+            out = {h: changes.unchanged(same[h], it[0]) for h, it in chunk if h in same}
+        todo = [item for h, item in chunk if h not in out]
         if not todo:
             return out
-        vectors = self.embed([t for t, _ in todo])
+        vectors = self.embed([t for t, _, _ in todo])
         with self.lock:  # re-check: another thread may have added the same text
-            adds, nones = self._new(scope, [t for t, _ in todo], vectors, meta, actor_id,
-                                    lambda n: todo[n][1])
+            adds, nones = self._new(scope, [t for t, _, _ in todo], vectors, meta, actor_id,
+                                    lambda n: (todo[n][1], todo[n][2]), expires_at)
             self.writer.apply(adds)
         self.writer.announce(adds)
         out.update(nones)
@@ -152,14 +160,20 @@ class Ingest:
 
     # --- through an LLM ---------------------------------------------------------------------
     def add_inferred(self, msgs: list[ChatMessage], scope: Scope, meta: dict[str, Any],
-                     actor_id: str | None) -> list[MemoryEvent]:
+                     actor_id: str | None, said_at: str | None = None,
+                     expires_at: Any = None) -> list[MemoryEvent]:
+        """Facts from the conversation, reconciled with the current memories of the scope. An
+        UPDATE or DELETE keeps the old version as the past (closed when the new facts were
+        said: the latest message timestamp, else `said_at`, else now)."""
         assert self.llm is not None
         prompt_facts = self.config.prompts.fact_extraction or prompts.FACT_EXTRACTION
         prompt_update = self.config.prompts.update_memory or prompts.UPDATE_MEMORY
         facts = extract_facts(self.llm, msgs, prompt_facts)
         if not facts:
             return []
-        scope_filter = parse_filter(scope.as_filter())
+        scope_filter = and_filters(parse_filter(scope.as_filter()), timeline.view_filter()[0])
+        stamps = [str(m.timestamp) for m in msgs if m.timestamp is not None]
+        said_at = max(stamps, key=timeline.ms_of_iso) if stamps else said_at
         existing: dict[str, dict[str, Any]] = {}
         for vec in self.embed(facts, kind="query"):
             for hit in self.store.query(vec, limit=self.config.search.similar_for_update,
@@ -169,10 +183,12 @@ class Ingest:
         decisions = decide(self.llm, {s: existing[r]["text"] for s, r in short.items()},
                            facts, prompt_update)
         role = next((m.role for m in msgs if m.role == "user"), None)
-        return self._reconcile(Reconciliation.of(decisions, short), scope, meta, actor_id, role)
+        return self._reconcile(Reconciliation.of(decisions, short), scope, meta, actor_id, role,
+                               said_at, expires_at)
 
     def _reconcile(self, plan: Reconciliation, scope: Scope, meta: dict[str, Any],
-                   actor_id: str | None, role: str | None) -> list[MemoryEvent]:
+                   actor_id: str | None, role: str | None, said_at: str | None = None,
+                   expires_at: Any = None) -> list[MemoryEvent]:
         texts = plan.adds + [t for _, t in plan.updates]
         for t in texts:
             check_text(t, self.config.max_text_chars, "text from the LLM")
@@ -180,9 +196,12 @@ class Ingest:
         add_vecs, upd_vecs = vectors[:len(plan.adds)], vectors[len(plan.adds):]
         events: list[MemoryEvent] = []
         with self.lock:
-            current = {r.id: r.payload for r in self.store.get(
-                [r for r, _ in plan.updates] + plan.deletes + plan.nones)}
-            todo, nones = self._new(scope, plan.adds, add_vecs, meta, actor_id, lambda n: role)
+            records: dict[str, Record] = {r.id: r for r in self.store.get(
+                [r for r, _ in plan.updates] + plan.deletes + plan.nones, with_vectors=True)
+                if timeline.is_current(r.payload)}
+            current = {rid: r.payload for rid, r in records.items()}
+            todo, nones = self._new(scope, plan.adds, add_vecs, meta, actor_id,
+                                    lambda n: (role, said_at), expires_at)
             by_hash = {c.entry.new_hash: c.event for c in todo}
             events.extend(nones.get(h) or by_hash[h] for h in map(content_hash, plan.adds))
             for (rid, text), vec in zip(plan.updates, upd_vecs, strict=True):
@@ -192,13 +211,17 @@ class Ingest:
                 if old.get("text") == text:
                     events.append(changes.unchanged(rid, text))
                     continue
-                todo.append(changes.update(rid, old, text, vec, meta, actor_id=actor_id,
-                                           role=role, scope=scope))
-                events.append(todo[-1].event)
+                new_id = memory_id(scope, content_hash(text))
+                taken = new_id in current or bool(self.store.get([new_id]))
+                pair = changes.supersede(records[rid], str(uuid.uuid4()) if taken else new_id,
+                                         text, vec, meta, said_at=said_at, actor_id=actor_id,
+                                         role=role, scope=scope)
+                todo.extend(pair)
+                events.append(pair[1].event)
             for rid in plan.deletes:
                 if rid in current:
-                    todo.append(changes.delete(rid, current[rid], actor_id=actor_id, role=role,
-                                               scope=scope))
+                    todo.append(changes.close(rid, records[rid], until=said_at,
+                                              actor_id=actor_id, role=role, scope=scope))
                     events.append(todo[-1].event)
             events.extend(changes.unchanged(rid, current[rid].get("text", ""))
                           for rid in plan.nones if rid in current)

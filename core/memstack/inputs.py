@@ -15,10 +15,12 @@ from pydantic import ValidationError
 from memstack.errors import InvalidInput, ScopeError
 from memstack.filters.parse import FIELD_RE
 from memstack.models import SCOPE_FIELDS, ChatMessage, Scope
+from memstack.timeline import FIELDS as TIME_FIELDS
+from memstack.timeline import iso, parse_time
 
 RESERVED_KEYS = frozenset({
     "text", "hash", *SCOPE_FIELDS, "actor_id", "role",
-    "created_at", "updated_at", "data", "memory", "id", "score", "metadata",
+    "created_at", "updated_at", "data", "memory", "id", "score", "metadata", *TIME_FIELDS,
 })
 MAX_SCOPE_CHARS = 256
 MAX_METADATA_BYTES = 64_000
@@ -101,6 +103,9 @@ def parse_messages(messages: Any, max_chars: int) -> list[ChatMessage]:
             raise InvalidInput(f"messages[{i}] must be a dict with role and content, got "
                                f"{type(m).__name__}")
         check_text(msg.content, max_chars, f"messages[{i}].content")
+        if msg.timestamp is not None:
+            moment = parse_time(msg.timestamp, f"messages[{i}].timestamp")
+            msg = msg.model_copy(update={"timestamp": iso(moment)}) if moment else msg
         out.append(msg)
     return out
 

@@ -78,19 +78,39 @@ def new_entry(memory_id: str, event: str, *, old: str | None = None, new: str | 
 
 
 def settle(entries: Sequence[HistoryEntry], store: VectorStore, history: HistoryStore) -> None:
-    """Commit the entries the store reflects, discard the others."""
+    """Commit the entries the store reflects, discard the others.
+
+    A supersession (a successor's ADD and its predecessor's close, one batch, successor written
+    first) is settled as one: a close counts as done when the closed payload names this entry
+    (``closed_by``); a successor whose predecessor was not closed is removed from the store
+    again, so exactly one version stays current."""
     if not entries:
         return
     ids = list(dict.fromkeys(e.memory_id for e in entries))
-    present = {r.id: r.payload.get("hash") for r in store.get(ids)}
+    present = {r.id: r.payload for r in store.get(ids)}
+    linked = [p["supersedes"] for p in present.values()
+              if isinstance(p.get("supersedes"), str) and p["supersedes"] not in present]
+    if linked:
+        present.update((r.id, r.payload) for r in store.get(linked))
     keep: list[str] = []
     drop: list[str] = []
+    undo: list[str] = []
     for e in entries:
-        if e.event == "DELETE":
-            done = e.memory_id not in present
+        payload = present.get(e.memory_id)
+        if payload is not None and payload.get("closed_by") == e.entry_id:
+            done = True
+        elif e.event == "DELETE":
+            done = payload is None
         else:
-            done = present.get(e.memory_id) == e.new_hash
+            done = payload is not None and payload.get("hash") == e.new_hash
+            before = present.get(payload.get("supersedes", "")) if done and payload else None
+            if e.event == "ADD" and before is not None \
+                    and before.get("superseded_by") != e.memory_id:
+                done = False  # the predecessor is still current: take the successor back
+                undo.append(e.memory_id)
         (keep if done else drop).append(e.entry_id)
+    if undo:
+        store.delete(undo)
     if keep:
         history.commit(keep)
     if drop:
@@ -112,6 +132,14 @@ def apply(entries: Sequence[HistoryEntry], store: VectorStore, history: HistoryS
 def recover(store: VectorStore, history: HistoryStore) -> int:
     """Settle pending rows left by writers that died; returns how many were settled."""
     stale = [e for e in history.pending() if writer_is_dead(e.writer, e.created_at)]
-    for i in range(0, len(stale), 500):
-        settle(stale[i:i + 500], store, history)
+    # one batch's rows share writer and clock reading: keep them in one settle call
+    stale.sort(key=lambda e: (e.writer, e.created_at))
+    start = 0
+    while start < len(stale):
+        end = min(start + 500, len(stale))
+        while end < len(stale) and (stale[end].writer, stale[end].created_at) == \
+                (stale[end - 1].writer, stale[end - 1].created_at):
+            end += 1
+        settle(stale[start:end], store, history)
+        start = end
     return len(stale)

@@ -9,20 +9,23 @@ validates what callers give, runs the pipeline hooks and holds the write lock.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from memstack import changes, journal
+from memstack import changes, journal, timeline
 from memstack.changes import Writer
 from memstack.config import MemoryConfig, load_config
 from memstack.embedding import embed_checked
-from memstack.errors import ConfigError, InvalidInput, MemoryNotFound
+from memstack.errors import ConfigError, InvalidInput
+from memstack.expiry import prune
 from memstack.filters import FilterNode, and_filters, parse_filter
 from memstack.hookspecs import AddContext, SearchContext
 from memstack.ingest import Ingest
 from memstack.inputs import check_metadata, check_scope, check_text, parse_messages
 from memstack.locking import WriteLock
+from memstack.lookup import fetch, must_fetch
 from memstack.models import (
     AddResult,
     ChatMessage,
@@ -30,7 +33,6 @@ from memstack.models import (
     MemoryEvent,
     MemoryItem,
     MemoryList,
-    Record,
     Scope,
     SearchResult,
 )
@@ -39,6 +41,7 @@ from memstack.plugins import run_hook
 from memstack.protocols import LLM, Embedder, HistoryStore, Reranker, VectorStore
 from memstack.search import Searcher
 from memstack.stack import build_stack
+from memstack.timeline import TimeInput
 
 ConfigSource = MemoryConfig | dict[str, Any] | str | Path | None
 
@@ -86,8 +89,9 @@ class Memory:
         return embed_checked(self.embedder, self.names["embedder"], texts, kind=kind,
                              batch_size=self.config.batch_size)
 
-    def _filters(self, scope: Scope, filters: dict[str, Any] | None) -> FilterNode | None:
-        return and_filters(parse_filter(scope.as_filter()), parse_filter(filters))
+    def _filters(self, scope: Scope, filters: dict[str, Any] | None,
+                 view: FilterNode | None = None) -> FilterNode | None:
+        return and_filters(parse_filter(scope.as_filter()), parse_filter(filters), view)
 
     # --- add ----------------------------------------------------------------------------------
     def add(
@@ -101,16 +105,19 @@ class Memory:
         infer: bool | None = None,
         actor_id: str | None = None,
         progress: bool = False,
+        timestamp: TimeInput = None,
+        expires_at: TimeInput = None,
     ) -> AddResult:
         """Remember what was said. With an LLM (``infer``), facts are extracted and reconciled
-        with what is stored (ADD / UPDATE / DELETE / NONE); without, each message is stored as
-        given. A list of many messages is embedded and written in batches."""
+        with what is stored (ADD / NONE; an UPDATE or DELETE keeps the old version as the past);
+        without, each message is stored as given. `timestamp` (or a message's own): when it was
+        said and began to hold; after `expires_at` it is not returned."""
         scope = check_scope(user_id, agent_id, run_id)
         meta = check_metadata(metadata)
+        said_at, expires = timeline.iso_or_none(timestamp), timeline.moment(expires_at)
         max_chars = self.config.max_text_chars
         msgs = parse_messages(messages, max_chars)
-        if infer is None:
-            infer = self.llm is not None
+        infer = self.llm is not None if infer is None else infer
         if infer and self.llm is None:
             raise ConfigError("infer=True needs an LLM; add an `llm` section to the config "
                               "(e.g. provider openai) or call add(..., infer=False)",
@@ -120,10 +127,11 @@ class Memory:
         msgs = parse_messages(ctx.messages, max_chars)
         meta = check_metadata(ctx.metadata)
         if infer:
-            events = self._ingest.add_inferred(msgs, scope, meta, actor_id)
+            events = self._ingest.add_inferred(msgs, scope, meta, actor_id, said_at, expires)
         else:
-            items = [(m.content, m.role) for m in msgs if m.role != "system"]
-            events = self._ingest.add_texts(items, scope, meta, actor_id, progress)
+            items = [(m.content, m.role, str(m.timestamp) if m.timestamp else said_at)
+                     for m in msgs if m.role != "system"]
+            events = self._ingest.add_texts(items, scope, meta, actor_id, progress, expires)
         return AddResult(results=events, inferred=bool(infer))
 
     # --- read ---------------------------------------------------------------------------------
@@ -138,11 +146,17 @@ class Memory:
         limit: int = 10,
         threshold: float | None = None,
         rerank: bool | None = None,
+        as_of: TimeInput = None,
+        include_superseded: bool = False,
+        include_expired: bool = False,
+        explain: bool = False,
     ) -> SearchResult:
         """Memories in the scope most relevant to `query`, best first.
 
         `score` is the cosine similarity; `threshold` drops hits below it. With a reranker
-        configured (and `rerank` not False) more candidates are fetched and reordered.
+        configured (and `rerank` not False) more candidates are fetched and reordered. Only
+        current, unexpired memories unless `as_of` (what held then), `include_superseded` or
+        `include_expired`; `explain` fills each hit's `explanation`.
         """
         scope = check_scope(user_id, agent_id, run_id)
         query = check_text(query, self.config.max_text_chars, "query")
@@ -150,43 +164,27 @@ class Memory:
             raise InvalidInput(f"limit must be a positive integer, got {limit!r}")
         ctx = SearchContext(query=query, scope=scope, filters=filters, limit=limit)
         run_hook("memstack_before_search", ctx)
-        node = self._filters(scope, ctx.filters)
+        view, moment = timeline.view_filter(as_of, include_superseded=include_superseded,
+                                            include_expired=include_expired)
+        node = self._filters(scope, ctx.filters, view)
         if rerank and self.reranker is None:
             raise ConfigError("rerank=True needs a reranker; add a `reranker` section",
                               field="reranker", given=None)
         qvec = self._embed([ctx.query], "query")[0]
-        ctx.results = self.searcher.search(
+        ctx.results = timeline.held_at(self.searcher.search(
             ctx.query, qvec, node, limit=ctx.limit, threshold=threshold,
-            rerank=self.reranker is not None and rerank is not False)
+            rerank=self.reranker is not None and rerank is not False, explain=explain), moment)
+        if explain:
+            timeline.explain_view(ctx.results, scope.as_filter(), ctx.filters, as_of,
+                                  include_superseded, include_expired)
         run_hook("memstack_after_search", ctx)
         return SearchResult(results=ctx.results)
-
-    def _fetch(self, memory_id: str, scope: Scope) -> Record | None:
-        """The record, or None when missing or (if a scope is given) outside that scope."""
-        if not isinstance(memory_id, str) or not memory_id:
-            raise InvalidInput(f"memory id must be a non-empty string, got {memory_id!r}")
-        records = self.store.get([memory_id])
-        if not records:
-            return None
-        payload = records[0].payload
-        if any(payload.get(k) != v for k, v in scope.as_filter().items()):
-            return None
-        return records[0]
-
-    def _must_fetch(self, memory_id: str, scope: Scope) -> Record:
-        record = self._fetch(memory_id, scope)
-        if record is None:
-            given = scope.as_filter()
-            where = " in scope " + ", ".join(f"{k}={v!r}" for k, v in given.items()) \
-                if given else ""
-            raise MemoryNotFound(f"no memory with id {memory_id!r}{where}")
-        return record
 
     def get(self, memory_id: str, *, user_id: str | None = None, agent_id: str | None = None,
             run_id: str | None = None) -> MemoryItem | None:
         """The memory with this id, or None. With a scope, only a memory in that scope."""
         scope = check_scope(user_id, agent_id, run_id, required=False)
-        record = self._fetch(memory_id, scope)
+        record = fetch(self.store, memory_id, scope)
         return to_item(record.id, record.payload) if record else None
 
     def get_all(
@@ -198,12 +196,19 @@ class Memory:
         filters: dict[str, Any] | None = None,
         limit: int = 100,
         offset: int = 0,
+        as_of: TimeInput = None,
+        include_superseded: bool = False,
+        include_expired: bool = False,
     ) -> MemoryList:
-        """Memories in the scope (and matching `filters`), in the store's stable order."""
+        """Memories in the scope (and matching `filters`), in the store's stable order; only
+        current, unexpired ones unless `as_of`, `include_superseded` or `include_expired`."""
         scope = check_scope(user_id, agent_id, run_id)
-        records = self.store.list(filters=self._filters(scope, filters), limit=limit,
+        view, moment = timeline.view_filter(as_of, include_superseded=include_superseded,
+                                            include_expired=include_expired)
+        records = self.store.list(filters=self._filters(scope, filters, view), limit=limit,
                                   offset=offset)
-        return MemoryList(results=[to_item(r.id, r.payload) for r in records])
+        return MemoryList(results=timeline.held_at([to_item(r.id, r.payload) for r in records],
+                                                   moment))
 
     def history(self, memory_id: str, *, user_id: str | None = None,
                 agent_id: str | None = None, run_id: str | None = None) -> list[HistoryEntry]:
@@ -211,27 +216,35 @@ class Memory:
         scope, only the history of a memory that is in that scope now."""
         scope = check_scope(user_id, agent_id, run_id, required=False)
         if scope.as_filter():
-            self._must_fetch(memory_id, scope)
+            must_fetch(self.store, memory_id, scope)
         return self.history_store.history(memory_id)
 
     # --- change -------------------------------------------------------------------------------
     def update(self, memory_id: str, text: str, *, metadata: dict[str, Any] | None = None,
                actor_id: str | None = None, user_id: str | None = None,
-               agent_id: str | None = None, run_id: str | None = None) -> MemoryEvent:
-        """Replace a memory's text (and merge `metadata`); the history keeps old → new.
-        With a scope, only a memory in that scope is touched."""
+               agent_id: str | None = None, run_id: str | None = None,
+               supersede: bool = False, timestamp: TimeInput = None) -> MemoryEvent:
+        """Replace a memory's text (and merge `metadata`): a correction, the history keeps
+        old → new. With `supersede`, the world changed: a new version holds from `timestamp`
+        (default now) and the old one is kept as the past. With a scope, only a memory in
+        that scope is touched."""
         scope = check_scope(user_id, agent_id, run_id, required=False)
         text = check_text(text, self.config.max_text_chars)
         meta = check_metadata(metadata)
         vec = self._embed([text])[0]
         with self._write_lock:
-            old = self._must_fetch(memory_id, scope).payload
+            record = must_fetch(self.store, memory_id, scope, with_vectors=supersede)
+            old = record.payload
             if old.get("text") == text and all(old.get(k) == v for k, v in meta.items()):
                 return changes.unchanged(memory_id, text)
-            change = changes.update(memory_id, old, text, vec, meta, actor_id=actor_id)
-            self._writer.apply([change])
-        self._writer.announce([change])
-        return change.event
+            done = [changes.update(memory_id, old, text, vec, meta, actor_id=actor_id)]
+            if supersede:
+                done = changes.supersede(record, str(uuid.uuid4()), text, vec, meta,
+                                         said_at=timeline.iso_or_none(timestamp),
+                                         actor_id=actor_id)
+            self._writer.apply(done)
+        self._writer.announce(done)
+        return done[-1].event
 
     def delete(self, memory_id: str, *, actor_id: str | None = None,
                user_id: str | None = None, agent_id: str | None = None,
@@ -239,7 +252,7 @@ class Memory:
         """Delete one memory; its history stays. With a scope, only a memory in that scope."""
         scope = check_scope(user_id, agent_id, run_id, required=False)
         with self._write_lock:
-            old = self._must_fetch(memory_id, scope).payload
+            old = must_fetch(self.store, memory_id, scope).payload
             change = changes.delete(memory_id, old, actor_id=actor_id)
             self._writer.apply([change])
         self._writer.announce([change])
@@ -263,6 +276,10 @@ class Memory:
             events.extend(c.event for c in done)
         return events
 
+    def prune(self) -> list[MemoryEvent]:
+        """Delete every memory (in every scope) whose `expires_at` has passed; idempotent."""
+        return prune(self.store, self._writer, self._write_lock, self.config.batch_size)
+
     def reset(self) -> None:
         """Remove every memory and all history of this collection. Cannot be undone."""
         with self._write_lock:
@@ -272,8 +289,7 @@ class Memory:
 
     def close(self) -> None:
         for part in (self.store, self.history_store, self.searcher):
-            close = getattr(part, "close", None)
-            if close is not None:
+            if (close := getattr(part, "close", None)) is not None:
                 close()
 
     def __enter__(self) -> Memory:

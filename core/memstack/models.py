@@ -6,6 +6,7 @@ model and one history model for every user of `Memory`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +41,8 @@ class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant", "tool"] = "user"
     content: str
     name: str | None = None
+    # When it was said (ISO 8601 text after validation); becomes the memory's `said_at`.
+    timestamp: str | datetime | None = None
 
 
 class Scope(BaseModel):
@@ -71,6 +74,15 @@ class MemoryItem(BaseModel):
     updated_at: str | None = None
     score: float | None = None
     rerank_score: float | None = None
+    # Time (see `memstack.timeline`): when it was said, when it held, when it expires.
+    said_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None  # None while current
+    expires_at: str | None = None
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    # search(..., explain=True): the scores and the reasons it passed the filters.
+    explanation: dict[str, Any] | None = None
 
 
 class MemoryEvent(BaseModel):
@@ -80,6 +92,7 @@ class MemoryEvent(BaseModel):
     event: EventType
     memory: str
     previous_memory: str | None = None
+    supersedes: str | None = None  # the id of the version this one replaced, kept as past
 
 
 class AddResult(BaseModel):

@@ -1,7 +1,8 @@
 """How a memory is laid out in a vector store payload, and how it is read back.
 
 Payload keys: ``text``, ``hash``, the scope ids, ``actor_id``, ``role``, ``created_at``,
-``updated_at`` (ISO 8601 UTC) and the user's metadata keys at top level (so filters name them
+``updated_at`` (ISO 8601 UTC), the time fields of `memstack.timeline` (``valid_from``,
+``valid_until_ts``, ...) and the user's metadata keys at top level (so filters name them
 directly). Ids are derived from scope + content hash, so re-adding the same text in the same
 scope — by a retry, a second thread or a re-run import — lands on the same record.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 from memstack.inputs import RESERVED_KEYS
 from memstack.models import SCOPE_FIELDS, MemoryItem, Record, Scope
+from memstack.timeline import validity_fields
 
 _NAMESPACE = uuid.UUID("6f1c2f55-3a4e-4c8e-9a51-6d0f3e1b2c7a")
 
@@ -41,12 +43,16 @@ def build_payload(
     role: str | None = None,
     created_at: str | None = None,
     updated_at: str | None = None,
+    said_at: str | None = None,
+    expires_at: datetime | None = None,
 ) -> dict[str, Any]:
+    """A current memory's payload; it holds from `said_at` (when given) or `created_at`."""
     payload: dict[str, Any] = dict(metadata)
     payload.update(scope.as_filter())
     payload["text"] = text
     payload["hash"] = content_hash(text)
     payload["created_at"] = created_at or now_iso()
+    payload.update(validity_fields(said_at or payload["created_at"], said_at, expires_at))
     if updated_at:
         payload["updated_at"] = updated_at
     if actor_id:
@@ -70,6 +76,12 @@ def to_item(record_id: str, payload: dict[str, Any], score: float | None = None)
         created_at=payload.get("created_at", ""),
         updated_at=payload.get("updated_at"),
         score=score,
+        said_at=payload.get("said_at"),
+        valid_from=payload.get("valid_from") or payload.get("created_at"),
+        valid_until=payload.get("valid_until"),
+        expires_at=payload.get("expires_at"),
+        supersedes=payload.get("supersedes"),
+        superseded_by=payload.get("superseded_by"),
     )
 
 

@@ -46,13 +46,23 @@ def _convex(similarity: Mapping[str, float], keyword: Mapping[str, float],
     return {rid: vec[rid] + weight * kw.get(rid, 0.0) for rid in similarity}
 
 
-def fuse(similarity: Mapping[str, float], vector_ids: Sequence[str],
-         keyword_hits: Sequence[tuple[str, float]], settings: Any) -> list[str]:
-    """The fused order of the candidates whose cosine `similarity` is known (best first, ties
-    by id). `vector_ids` is the vector ranking; `keyword_hits` the keyword (id, score) list."""
+def fused_scores(similarity: Mapping[str, float], vector_ids: Sequence[str],
+                 keyword_hits: Sequence[tuple[str, float]], settings: Any) -> dict[str, float]:
+    """Each candidate's fused score (what `fuse` orders by)."""
     weight = float(settings.keyword_weight)
     if getattr(settings, "fusion", "rrf") == "convex":
-        fused = _convex(similarity, dict(keyword_hits), weight)
-    else:
-        fused = _rrf(vector_ids, [rid for rid, _ in keyword_hits], settings.rrf_k, weight)
+        return _convex(similarity, dict(keyword_hits), weight)
+    return _rrf(vector_ids, [rid for rid, _ in keyword_hits], settings.rrf_k, weight)
+
+
+def fuse(similarity: Mapping[str, float], vector_ids: Sequence[str],
+         keyword_hits: Sequence[tuple[str, float]], settings: Any,
+         scores: dict[str, float] | None = None) -> list[str]:
+    """The fused order of the candidates whose cosine `similarity` is known (best first, ties
+    by id). `vector_ids` is the vector ranking; `keyword_hits` the keyword (id, score) list.
+    `scores`, when given, receives the fused scores (for `search(..., explain=True)`)."""
+    fused = fused_scores(similarity, vector_ids, keyword_hits, settings)
+    if scores is not None:
+        scores.clear()
+        scores.update(fused)
     return sorted((rid for rid in fused if rid in similarity), key=lambda r: (-fused[r], r))

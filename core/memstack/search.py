@@ -61,8 +61,12 @@ class Searcher:
             close()
 
     def search(self, query: str, query_vector: list[float], node: FilterNode | None, *,
-               limit: int, threshold: float | None, rerank: bool) -> list[MemoryItem]:
-        """The best `limit` memories matching `node`, as `MemoryItem`s with scores."""
+               limit: int, threshold: float | None, rerank: bool,
+               explain: bool = False) -> list[MemoryItem]:
+        """The best `limit` memories matching `node`, as `MemoryItem`s with scores; with
+        `explain`, each with its vector similarity, keyword and fused scores."""
+        fused: dict[str, float] = {}
+        keyword: dict[str, float] = {}
         wide = limit * self.settings.candidates
         fetch = wide if (rerank or self.keywords is not None) else limit
         if self.keywords is None:
@@ -78,9 +82,10 @@ class Searcher:
                 candidates = [(h.id, h.payload, h.score)
                               for h in self.store.query(query_vector, limit=fetch, filters=node)]
             hits = self.keywords.search(query, limit=wide, filters=node)
+            keyword = dict(hits)
             ranked = rank_hybrid(candidates, hits, self.store, query_vector, self.settings,
                                  limit=None if rerank else limit, threshold=threshold,
-                                 cache=self.cache, keywords=self.keywords)
+                                 cache=self.cache, keywords=self.keywords, scores=fused)
         if threshold is not None:
             ranked = [r for r in ranked if r[2] >= threshold]
         if not rerank:  # only what is returned becomes a MemoryItem
@@ -90,13 +95,22 @@ class Searcher:
             assert self.reranker is not None
             order = self.reranker.rerank(query, [it.memory for it in items], top_k=limit)
             items = [items[i].model_copy(update={"rerank_score": s}) for i, s in order]
+        if explain:
+            for it in items:
+                it.explanation = {
+                    "vector_similarity": it.score, "keyword_score": keyword.get(it.id),
+                    "fused_score": fused.get(it.id, it.score if self.keywords is None else None),
+                    "rerank_score": it.rerank_score,
+                    "mode": "vector" if self.keywords is None else
+                    f"hybrid ({self.settings.fusion} fusion)"}
         return items[:limit]
 
 
 def rank_hybrid(vector_hits: Candidates, keyword_hits: Sequence[tuple[str, float]],
                 store: VectorStore, query_vector: Sequence[float], settings: Any, *,
                 limit: int | None = None, threshold: float | None = None,
-                cache: VectorCache | None = None, keywords: Any = None) -> Ranked:
+                cache: VectorCache | None = None, keywords: Any = None,
+                scores: dict[str, float] | None = None) -> Ranked:
     """One ranking from both lists; every result keeps its cosine similarity as its score.
 
     Keyword-only hits are read back from the store (fresh payload, and their similarity is
@@ -122,7 +136,7 @@ def rank_hybrid(vector_hits: Candidates, keyword_hits: Sequence[tuple[str, float
     vector_ids = [rid for rid, _, _ in vector_hits]
     while True:
         order = fuse({rid: s for rid, (_, s) in known.items()}, vector_ids, keyword_hits,
-                     settings)
+                     settings, scores)
         if threshold is not None:
             order = [rid for rid in order if known[rid][1] >= threshold]
         top = order if limit is None else order[:limit]

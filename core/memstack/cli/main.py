@@ -53,14 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--threshold", type=float)
     p.add_argument("--filters", help='JSON filter, e.g. {"topic": "food"}')
+    p.add_argument("--as-of", help="what was valid at this ISO date-time (default: now)")
     _memory_args(p)
     p.set_defaults(func=memory_cmds.cmd_search)
 
     p = sub.add_parser("list", help="list memories in a scope")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--filters", help="JSON filter")
+    p.add_argument("--as-of", help="what was valid at this ISO date-time (default: now)")
     _memory_args(p)
     p.set_defaults(func=memory_cmds.cmd_list)
+
+    p = sub.add_parser("prune", help="delete every memory whose expires_at has passed "
+                       "(all scopes; running it again deletes nothing)")
+    _memory_args(p, scope=False)
+    p.set_defaults(func=memory_cmds.cmd_prune)
 
     p = sub.add_parser("history", help="history of one memory")
     p.add_argument("id")

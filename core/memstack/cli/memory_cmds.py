@@ -1,4 +1,4 @@
-"""`memstack add | search | list | history | delete | import` — the Memory API from a shell."""
+"""`memstack add | search | list | history | delete | prune | import`: the API from a shell."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def cmd_search(args: Any) -> int:
     with _memory(args) as m:
         result = m.search(args.query, **_scope(args), limit=args.limit,
                           filters=_json_arg(args.filters, "--filters"),
-                          threshold=args.threshold)
+                          threshold=args.threshold, as_of=args.as_of)
     if args.json:
         output.emit_json(result)
     else:
@@ -57,7 +57,7 @@ def cmd_search(args: Any) -> int:
 def cmd_list(args: Any) -> int:
     with _memory(args) as m:
         result = m.get_all(**_scope(args), limit=args.limit,
-                           filters=_json_arg(args.filters, "--filters"))
+                           filters=_json_arg(args.filters, "--filters"), as_of=args.as_of)
     if args.json:
         output.emit_json(result)
     else:
@@ -73,6 +73,16 @@ def cmd_history(args: Any) -> int:
     else:
         output.table(f"history of {args.id}", ["when", "event", "old", "new"],
                      [[e.created_at[:19], e.event, e.old_memory, e.new_memory] for e in entries])
+    return 0
+
+
+def cmd_prune(args: Any) -> int:
+    with _memory(args) as m:
+        events = m.prune()
+    if args.json:
+        output.emit_json(events)
+    else:
+        output.console().print(f"pruned {len(events)} expired memories")
     return 0
 
 
