@@ -24,32 +24,41 @@ SECONDS = float(os.environ.get("MEMSTACK_SERVER_CLUSTER_SECONDS", "5"))
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Client]]:
-    from memstack_pgvector.testing import embedded_postgres
+def postgres() -> Iterator[Any]:
+    from memstack_pgvector.testing import EmbeddedPostgres
 
+    server = EmbeddedPostgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory,
+            postgres: Any) -> Iterator[tuple[Client, Client]]:
     directory = tmp_path_factory.mktemp("cluster")
-    with embedded_postgres() as dsn:
-        pg = {"dsn": dsn, "schema": f"s_{uuid.uuid4().hex[:10]}"}
-        config: dict[str, Any] = {
-            "vector_store": {"provider": "pgvector", "config": pg},
-            "history_store": {"provider": "postgres", "config": pg},
-            "embedder": {"provider": "hashing"},
-            # keyword_weight 2 / candidates 1: a keyword-only match outranks pure vector hits,
-            # which is what lets the test below see the keyword side on its own
-            "search": {"mode": "hybrid", "keyword_weight": 2.0, "candidates": 1},
-            "server": {"limits": {"rate_per_second": 10_000, "burst": 10_000}},
-        }
-        servers = [ServerProcess(config, directory, name=n) for n in ("a", "b")]
-        try:
-            for s in servers:
-                s.launch()
-            clients = tuple(Client(s.wait_ready()) for s in servers)
-            yield clients  # type: ignore[misc]
-            for c in clients:
-                c.keys.close()
-        finally:
-            for s in servers:
-                s.stop()
+    # connect_timeout 2: when the last test stops PostgreSQL, requests fail within seconds
+    pg = {"dsn": postgres.dsn, "schema": f"s_{uuid.uuid4().hex[:10]}", "connect_timeout": 2}
+    config: dict[str, Any] = {
+        "vector_store": {"provider": "pgvector", "config": pg},
+        "history_store": {"provider": "postgres", "config": pg},
+        "embedder": {"provider": "hashing"},
+        # keyword_weight 2 / candidates 1: a keyword-only match outranks pure vector hits,
+        # which is what lets the test below see the keyword side on its own
+        "search": {"mode": "hybrid", "keyword_weight": 2.0, "candidates": 1},
+        "server": {"limits": {"rate_per_second": 10_000, "burst": 10_000}},
+    }
+    servers = [ServerProcess(config, directory, name=n) for n in ("a", "b")]
+    try:
+        for s in servers:
+            s.launch()
+        clients = tuple(Client(s.wait_ready()) for s in servers)
+        yield clients  # type: ignore[misc]
+        for c in clients:
+            c.keys.close()
+    finally:
+        for s in servers:
+            s.stop()
 
 
 def _worker(n: int, a: Client, b: Client, key: str, deadline: float,
@@ -181,3 +190,23 @@ def test_keys_are_shared_and_revocation_reaches_both(cluster: tuple[Client, Clie
         b.keys.revoke(key.id)
         time.sleep(2.0)
         assert [http.get(s.url + "/v1/memories").status_code for s in (a, b)] == [401, 401]
+
+
+def test_backend_down_is_503_with_retry_after(cluster: tuple[Client, Client],
+                                              postgres: Any) -> None:
+    """Last in this module: PostgreSQL stops under both instances."""
+    raw = cluster[0].key(scope={"user_id": "down"})  # created while the database is up
+    clients = [s.http(raw) for s in cluster]
+    for c in clients:
+        assert c.get("/v1/memories").status_code == 200  # the key is now cached there
+    postgres.stop()
+    for c in clients:
+        r = c.post("/v1/search", json={"query": "anything"})
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert int(r.headers["retry-after"]) > 0
+        assert "Traceback" not in r.text and r.json()["request_id"] == r.headers["x-request-id"]
+        c.close()
+    with cluster[0].http() as c:
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
