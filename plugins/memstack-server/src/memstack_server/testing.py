@@ -32,6 +32,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class PortTaken(RuntimeError):
+    """Another process bound the chosen port first."""
+
+
 class ServerProcess:
     """One `memstack serve --config FILE` process on a free loopback port (`config` None: no
     --config at all, i.e. $MEMSTACK_CONFIG or the embedded default)."""
@@ -52,7 +56,16 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
-        return self.launch().wait_ready()
+        """Launch and wait; a port taken between choosing and binding it gets a new one."""
+        for attempt in range(3):
+            try:
+                return self.launch().wait_ready()
+            except PortTaken:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+        raise AssertionError("unreachable")
 
     def launch(self) -> ServerProcess:
         """Start the process without waiting (start several, then `wait_ready` each)."""
@@ -76,8 +89,9 @@ class ServerProcess:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"memstack serve exited with {self.proc.returncode}:\n"
-                                   f"{self.log()[-3000:]}")
+                log = self.log()[-3000:]
+                error = PortTaken if "address already in use" in log.lower() else RuntimeError
+                raise error(f"memstack serve exited with {self.proc.returncode}:\n{log}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
                     return self
