@@ -57,3 +57,18 @@ def test_data_survives_reopening(default_memory: Memory, home: Path,
     with Memory() as again:
         assert again.get(e.id).memory == "I swim every Tuesday"  # type: ignore[union-attr]
         assert again.search("swimming", user_id="reopen").results[0].id == e.id
+
+
+def test_readme_memories_over_time(default_memory: Memory) -> None:
+    """The README's "Memories over time" example on the real default stack."""
+    memory = default_memory
+    memory.add("I live in Lisbon", user_id="maya-time", timestamp="2023-02-01")
+    lisbon = memory.get_all(user_id="maya-time").results[0]
+    memory.update(lisbon.id, "I live in Porto", supersede=True, timestamp="2025-03-01")
+    now = memory.search("where do I live?", user_id="maya-time").results
+    then = memory.search("where did I live?", user_id="maya-time", as_of="2024-06-01").results
+    every = memory.get_all(user_id="maya-time", include_superseded=True).results
+    assert [i.memory for i in now] == ["I live in Porto"]
+    assert [i.memory for i in then] == ["I live in Lisbon"]
+    assert sorted((i.memory, i.valid_until is None) for i in every) == [
+        ("I live in Lisbon", False), ("I live in Porto", True)]

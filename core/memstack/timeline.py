@@ -20,7 +20,7 @@ the field, and `legacy_valid_at` settles ``created_at`` for them after the store
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from memstack.errors import InvalidInput
@@ -48,18 +48,23 @@ def parse_time(value: Any, field: str) -> datetime | None:
                            f"{type(value).__name__}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
-    if not 1 <= value.year <= 9998:
-        raise InvalidInput(f"{field} must fall in the years 1..9998, got {value.year}")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{field} is outside the years 1..9999 in UTC: {value!r:.60}") \
+            from None
 
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    """Epoch milliseconds, exactly (integer arithmetic: no float rounding at the boundary)."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 def ms_of_iso(text: str) -> int:
