@@ -71,12 +71,22 @@ def test_small_scopes_are_exact_and_large_ones_use_the_index(
     assert found / total >= 0.95
 
 
-def test_default_settings_search_scopes_exactly(make_store: Callable[..., Any]) -> None:
+def test_default_settings_search_small_sets_exactly_and_large_ones_well(
+        make_store: Callable[..., Any]) -> None:
     store, vecs, payloads = _load(make_store)
     rng = np.random.default_rng(5)
+    found = total = 0
     for q in vecs[rng.integers(0, len(vecs), 10)]:
-        for raw in ({"user_id": "big"}, {"user_id": "s3"}, {"n": {"in": [1, 2]}}):
+        # 40, ~340 and ~1,030 matching rows: at most exact_scope_max (2,000), so exact
+        for raw in ({"user_id": "s3"}, {"AND": [{"user_id": "big"}, {"n": 1}]},
+                    {"n": {"in": [1, 2]}}):
             node = parse_filter(raw)
             got = [h.id for h in store.query(q.tolist(), limit=10, filters=node)]
             assert got == _exact(vecs, payloads, q, node, 10)
+        # 2,400 rows: through HNSW with the default ef_search and iterative scans
+        node = parse_filter({"user_id": "big"})
+        got = {h.id for h in store.query(q.tolist(), limit=10, filters=node)}
+        want = _exact(vecs, payloads, q, node, 10)
+        found, total = found + len(got & set(want)), total + len(want)
     assert store.exact_scans == 30 and store.fallback_scans == 0
+    assert found / total >= 0.98

@@ -98,7 +98,7 @@ class PgVectorConfig(VectorStoreConfig, PostgresConnectionConfig):
         default=64, ge=4, le=1000, description="HNSW candidate list at build time."
     )
     ef_search: int = Field(
-        default=40, ge=1, le=1000,
+        default=100, ge=1, le=1000,
         description="HNSW candidate list at query time (raised to the query limit when smaller).",
     )
     iterative_scan: Literal["relaxed_order", "strict_order", "off"] = Field(
@@ -126,7 +126,7 @@ class PgVectorConfig(VectorStoreConfig, PostgresConnectionConfig):
         "Changing it re-tokenises the table when the store next opens.",
     )
     exact_scope_max: int = Field(
-        default=20000, ge=0,
+        default=2000, ge=0,
         description="Filtered queries whose filter matches at most this many rows are answered "
         "exactly (filter first, then exact distances); larger ones use the HNSW index.",
     )
