@@ -30,11 +30,13 @@ def test_fuzz_from_openapi(fast_server: Client, tmp_path: Path) -> None:
          "--checks", CHECKS, "--header", f"Authorization: Bearer {server.admin}",
          "--max-examples", examples, "--seed", "20261205",
          "--generation-with-security-parameters", "false", "--no-color",
-         "--continue-on-failure", "--workers", "2", "--report", "junit",
+         "--continue-on-failure", "--workers", "2", "--request-timeout", "120",
+         "--report", "junit",
          "--report-dir", str(tmp_path / "report")],
         capture_output=True, text=True, env=env, timeout=1800)
     summary = out.stdout[-4000:]
-    assert out.returncode == 0, summary + out.stderr[-2000:]
+    problems = out.stdout.split("SUMMARY")[0][-6000:]  # the ERRORS / FAILURES sections
+    assert out.returncode == 0, problems + summary + out.stderr[-2000:]
     assert "Test cases:" in summary and " passed" in summary
     assert "error" not in summary.split("SUMMARY")[-1].lower().replace("errors:", ""), summary
     assert "Traceback" not in server.server.log()
