@@ -46,6 +46,10 @@ CAPABILITIES = frozenset(
 Statements = tuple[bytes, bytes, bytes, bytes]
 HNSW_MAX_DIM = 2000  # pgvector cannot build an HNSW index on `vector` columns wider than this
 MAX_DIM = 16000  # widest `vector` column pgvector accepts
+# Rows stay whole in the heap up to ~8 KB (Postgres moves the largest column out of line past
+# ~2 KB by default): a 384-d vector (1.5 KB) with its payload and tokens is just over 2 KB, and an
+# out-of-line vector costs a TOAST lookup per row in an exact scan (~20x slower measured).
+TOAST_TARGET = 8160
 T = TypeVar("T")
 # A JSON-escaped NUL (an odd run of backslashes before u0000): Postgres text and jsonb refuse it.
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -133,8 +137,9 @@ class PgVectorStore:
             [self.schema, self.table_name]).fetchone()
         if row is None:
             conn.execute(sql.SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS kw tsvector,"
-                                 " ADD COLUMN IF NOT EXISTS kw_len integer")
-                         .format(t=self._table))
+                                 " ADD COLUMN IF NOT EXISTS kw_len integer,"
+                                 " SET (toast_tuple_target = {toast})")
+                         .format(t=self._table, toast=sql.Literal(TOAST_TARGET)))
         if row is not None and row[0] == tag:
             return
         conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {name} ON {t} USING gin (kw)").format(
@@ -216,8 +221,8 @@ class PgVectorStore:
             " id text COLLATE \"C\" PRIMARY KEY,"
             " embedding vector({dim}) NOT NULL,"
             " payload jsonb NOT NULL DEFAULT '{{}}'::jsonb,"
-            " kw tsvector, kw_len integer)"
-        ).format(t=self._table, dim=sql.Literal(int(dim))))
+            " kw tsvector, kw_len integer) WITH (toast_tuple_target = {toast})"
+        ).format(t=self._table, dim=sql.Literal(int(dim)), toast=sql.Literal(TOAST_TARGET)))
         conn.execute(sql.SQL(
             "CREATE INDEX IF NOT EXISTS {name} ON {t} USING gin (payload jsonb_path_ops)"
         ).format(name=sql.Identifier(self.table_name + "_gin"), t=self._table))
