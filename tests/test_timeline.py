@@ -215,3 +215,17 @@ def test_belief_revision_set_on_the_reference_store(base_config: dict[str, Any])
     belief_revision.play(m)
     passed, total, failures = belief_revision.score(m)
     assert failures == [] and passed == total == 49
+
+
+def test_a_store_without_not_gets_the_view_checked_in_python(base_config: dict[str, Any]) -> None:
+    """A third-party store that cannot translate NOT still answers now / as-of questions: the
+    engine leaves the time filter out of the store query and checks the results itself."""
+    from memstack.builtin.memory_store import InMemoryVectorStore, MemoryStoreConfig
+
+    store = InMemoryVectorStore(MemoryStoreConfig(collection="c", dimension=64))
+    store.capabilities = store.capabilities - {"filter:not"}  # type: ignore[misc]
+    m = Memory(base_config, vector_store=store,
+               llm=ScriptedLLM(handler=belief_revision.handler))
+    belief_revision.play(m)
+    passed, total, failures = belief_revision.score(m)
+    assert failures == [] and passed == total == 49

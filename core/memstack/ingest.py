@@ -17,7 +17,7 @@ from memstack import changes, prompts, timeline
 from memstack.changes import Change, Writer
 from memstack.config import MemoryConfig
 from memstack.embedding import chunks
-from memstack.filters import Comparison, and_filters, parse_filter
+from memstack.filters import Comparison, and_filters, missing_capabilities, parse_filter
 from memstack.inference import decide, extract_facts
 from memstack.inputs import check_text
 from memstack.locking import WriteLock
@@ -86,10 +86,13 @@ class Ingest:
                     taken.add(i)
         rest = tuple(h for h in hashes if h not in same)
         if rest and "filter:in" in self.store.capabilities:
+            current = timeline.current_filter()
+            if missing_capabilities(current, self.store.capabilities):
+                current = None  # checked below instead
             node = and_filters(parse_filter(scope.as_filter()), Comparison("hash", "in", rest),
-                               timeline.current_filter())
+                               current)
             for r in self.store.list(filters=node, limit=len(rest) * 4):
-                if scope_of(r.payload) == scope:
+                if scope_of(r.payload) == scope and timeline.is_current(r.payload):
                     same.setdefault(r.payload["hash"], r.id)
         return same, taken
 
@@ -171,14 +174,16 @@ class Ingest:
         facts = extract_facts(self.llm, msgs, prompt_facts)
         if not facts:
             return []
-        scope_filter = and_filters(parse_filter(scope.as_filter()), timeline.view_filter()[0])
+        scope_filter = and_filters(parse_filter(scope.as_filter()), timeline.view_filter(
+            capabilities=self.store.capabilities)[0])
         stamps = [str(m.timestamp) for m in msgs if m.timestamp is not None]
         said_at = max(stamps, key=timeline.ms_of_iso) if stamps else said_at
         existing: dict[str, dict[str, Any]] = {}
         for vec in self.embed(facts, kind="query"):
             for hit in self.store.query(vec, limit=self.config.search.similar_for_update,
                                         filters=scope_filter):
-                existing.setdefault(hit.id, hit.payload)
+                if timeline.is_current(hit.payload):  # the store may not filter NOT
+                    existing.setdefault(hit.id, hit.payload)
         short = {str(n): rid for n, rid in enumerate(existing)}
         decisions = decide(self.llm, {s: existing[r]["text"] for s, r in short.items()},
                            facts, prompt_update)

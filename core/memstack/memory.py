@@ -164,8 +164,8 @@ class Memory:
             raise InvalidInput(f"limit must be a positive integer, got {limit!r}")
         ctx = SearchContext(query=query, scope=scope, filters=filters, limit=limit)
         run_hook("memstack_before_search", ctx)
-        view, moment = timeline.view_filter(as_of, include_superseded=include_superseded,
-                                            include_expired=include_expired)
+        view, rest = timeline.view_filter(as_of, include_superseded, include_expired,
+                                          self.store.capabilities)
         node = self._filters(scope, ctx.filters, view)
         if rerank and self.reranker is None:
             raise ConfigError("rerank=True needs a reranker; add a `reranker` section",
@@ -173,7 +173,7 @@ class Memory:
         qvec = self._embed([ctx.query], "query")[0]
         ctx.results = timeline.held_at(self.searcher.search(
             ctx.query, qvec, node, limit=ctx.limit, threshold=threshold,
-            rerank=self.reranker is not None and rerank is not False, explain=explain), moment)
+            rerank=self.reranker is not None and rerank is not False, explain=explain), rest)
         if explain:
             timeline.explain_view(ctx.results, scope.as_filter(), ctx.filters, as_of,
                                   include_superseded, include_expired)
@@ -203,12 +203,12 @@ class Memory:
         """Memories in the scope (and matching `filters`), in the store's stable order; only
         current, unexpired ones unless `as_of`, `include_superseded` or `include_expired`."""
         scope = check_scope(user_id, agent_id, run_id)
-        view, moment = timeline.view_filter(as_of, include_superseded=include_superseded,
-                                            include_expired=include_expired)
+        view, rest = timeline.view_filter(as_of, include_superseded, include_expired,
+                                          self.store.capabilities)
         records = self.store.list(filters=self._filters(scope, filters, view), limit=limit,
                                   offset=offset)
         return MemoryList(results=timeline.held_at([to_item(r.id, r.payload) for r in records],
-                                                   moment))
+                                                   rest))
 
     def history(self, memory_id: str, *, user_id: str | None = None,
                 agent_id: str | None = None, run_id: str | None = None) -> list[HistoryEntry]:

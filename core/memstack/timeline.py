@@ -20,10 +20,12 @@ the field, and `legacy_valid_at` settles ``created_at`` for them after the store
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from memstack.errors import InvalidInput
+from memstack.filters.reference import missing_capabilities
 from memstack.filters.tree import And, Comparison, FilterNode, Not
 
 FOREVER_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z: "still valid"
@@ -131,10 +133,24 @@ def valid_at(moment: TimeInput) -> dict[str, Any]:
     return {"valid_from_ts": {"lte": ms}, "valid_until_ts": {"gt": ms}}
 
 
-def view_filter(as_of: TimeInput = None, *, include_superseded: bool = False,
-                include_expired: bool = False) -> tuple[FilterNode | None, datetime | None]:
-    """The filter that limits reads to what holds now (default), at `as_of`, or everything;
-    and the moment (None when not limited) for `legacy_valid_at`."""
+@dataclass(frozen=True)
+class View:
+    """What a read may return: the moment, and what is left to check after the store answered
+    (`in_python`: the store cannot translate the view filter, e.g. it has no ``filter:not``)."""
+
+    at_ms: int
+    as_of: bool = False
+    include_superseded: bool = False
+    include_expired: bool = False
+    in_python: bool = False
+
+
+def view_filter(as_of: TimeInput = None, include_superseded: bool = False,
+                include_expired: bool = False,
+                capabilities: frozenset[str] | None = None) -> tuple[FilterNode | None, View]:
+    """The filter that limits reads to what holds now (default), at `as_of`, or everything,
+    and the `View` for `held_at`. A store that cannot translate it gets no time filter; the
+    engine then checks each result in Python (`held_at`)."""
     moment = parse_time(as_of, "as_of")
     if as_of is not None and include_superseded:
         raise InvalidInput("as_of and include_superseded=True contradict each other: as_of "
@@ -147,20 +163,30 @@ def view_filter(as_of: TimeInput = None, *, include_superseded: bool = False,
             parts.append(Not(Comparison("valid_from_ts", "gt", at)))
     if not include_expired:
         parts.append(_not_before("expires_at_ts", at))
-    if not parts:
-        return None, None
-    node = parts[0] if len(parts) == 1 else And(tuple(parts))
-    return node, (moment if moment is not None and not include_superseded else None)
+    node = None if not parts else parts[0] if len(parts) == 1 else And(tuple(parts))
+    python = bool(capabilities is not None and node is not None
+                  and missing_capabilities(node, capabilities))
+    view = View(at, moment is not None, include_superseded, include_expired, python)
+    return (None if python else node), view
 
 
-def held_at(items: list[Any], moment: datetime | None) -> list[Any]:
-    """`MemoryItem`s without those that began after `moment` (the store filter already did
-    this for every memory with ``valid_from_ts``; a memory written before it began at its
-    ``created_at``)."""
-    if moment is None:
-        return items
-    limit = to_ms(moment)
-    return [it for it in items if not it.valid_from or ms_of_iso(it.valid_from) <= limit]
+def held_at(items: list[Any], view: View) -> list[Any]:
+    """`MemoryItem`s without those outside the view: with `as_of`, those that began after it
+    (a memory without ``valid_from_ts`` began at its ``created_at``, which no store filter
+    sees); when the store could not filter, everything the filter would have dropped."""
+    def ms(text: str | None, default: int) -> int:
+        return ms_of_iso(text) if text else default
+
+    out = []
+    for it in items:
+        if view.as_of and ms(it.valid_from, 0) > view.at_ms:
+            continue
+        if view.in_python and (
+                (not view.include_superseded and ms(it.valid_until, FOREVER_MS) <= view.at_ms)
+                or (not view.include_expired and ms(it.expires_at, FOREVER_MS) <= view.at_ms)):
+            continue
+        out.append(it)
+    return out
 
 
 def explain_view(items: list[Any], scope: Mapping[str, Any], filters: Any, as_of: TimeInput,
