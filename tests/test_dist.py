@@ -60,11 +60,8 @@ def dist(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
 def venv(dist, tmp_path_factory) -> dict[str, object]:
     out, _ = dist
     work = tmp_path_factory.mktemp("venv")
-    cache = os.environ.get("MEMSTACK_DIST_PIP_CACHE")  # a fresh dir measures the download
     venv = work / "venv"
     env = clean_env(work / "home")
-    if cache:
-        env["PIP_CACHE_DIR"] = cache
     run([sys.executable, "-m", "venv", str(venv)], cwd=work, env=env)
     py, pip = str(venv / "bin" / "python"), [str(venv / "bin" / "python"), "-m", "pip"]
     t0 = time.monotonic()
@@ -81,12 +78,28 @@ def venv(dist, tmp_path_factory) -> dict[str, object]:
                      "memstack_contract_tests")
     ]
     report = work / "pip-report.json"
-    run([*pip, "install", "-q", "--report", str(report), *reqs], cwd=work, env=env)
+    done = run([*pip, "install", "--progress-bar", "off", "--report", str(report), *reqs],
+               cwd=work, env=env)
     seconds = time.monotonic() - t0
     listing = json.loads(run([*pip, "list", "--format", "json"], cwd=work, env=env).stdout)
-    return {"py": py, "bin": venv / "bin", "env": env, "work": work, "venv": venv,
-            "installed": {p["name"].lower(): p["version"] for p in listing},
-            "report": json.loads(report.read_text()), "seconds": seconds, "cache": cache}
+    return {"py": py, "bin": venv / "bin", "env": env, "work": work, "venv": venv, "pip": pip,
+            "installed": {p["name"].lower(): p["version"] for p in listing}, "reqs": reqs,
+            "report": json.loads(report.read_text()), "seconds": seconds,
+            "downloaded_mb": downloaded_mb(done.stdout)}
+
+
+def downloaded_mb(pip_output: str) -> float:
+    """What a clean machine downloads for this install: pip's log lines `Downloading x.whl
+    (12.3 MB)` and `Using cached x.whl (12.3 MB)`, plus the wheels it took from a local mirror
+    (`Processing /path/x.whl`, which this machine's pip config adds), by file size."""
+    unit = {"kB": 1e-3, "MB": 1.0, "GB": 1e3}
+    files: dict[str, float] = {}
+    for line in pip_output.splitlines():
+        if m := re.search(r"(?:Downloading|Using cached) (\S+) \(([\d.]+) (kB|MB|GB)\)", line):
+            files[Path(m[1]).name] = float(m[2]) * unit[m[3]]
+        elif (m := re.search(r"Processing (/\S+\.whl)", line)) and Path(m[1]).is_file():
+            files[Path(m[1]).name] = Path(m[1]).stat().st_size / 1e6
+    return sum(files.values())
 
 
 def test_make_dist_checks_pass(dist):
@@ -121,12 +134,23 @@ def test_installed_what_the_readme_says(venv):
     torch_size = sum(f.stat().st_size for f in torch_dir.rglob("*") if f.is_file())
     print(f"\nmemstack[local] installed: {size / 1e6:.0f} MB in site-packages (torch "
           f"{torch_size / 1e6:.0f} MB), {len(installed)} distributions, "
-          f"{venv['seconds']:.0f} s to install")
-    if venv["cache"]:
-        cache = Path(venv["cache"])
-        got = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file())
-        print(f"downloaded from PyPI into a fresh pip cache: {got / 1e6:.0f} MB "
-              "(plus the CPU torch wheel)")
+          f"{venv['seconds']:.0f} s to install; {venv['downloaded_mb']:.0f} MB downloaded from "
+          "PyPI besides the CPU torch wheel")
+    assert venv["downloaded_mb"] > 0
+
+
+def test_without_a_cpu_torch_first_pip_would_pull_cuda(venv):
+    """Why the README says to install torch first: resolved from PyPI alone (what a plain
+    `pip install 'memstack[local]'` on Linux does), torch brings NVIDIA's CUDA packages."""
+    report = venv["work"] / "would-install.json"
+    run([*venv["pip"], "install", "--dry-run", "--ignore-installed", "-q", "--report",
+         str(report), *venv["reqs"]], cwd=venv["work"], env=venv["env"])
+    would = {i["metadata"]["name"].lower(): i["metadata"]["version"]
+             for i in json.loads(report.read_text())["install"]}
+    cuda = sorted(n for n in would if n.startswith("nvidia-"))
+    print(f"\nfrom PyPI alone: torch {would['torch']} with {len(cuda)} NVIDIA packages "
+          f"({', '.join(cuda)}), {len(would)} distributions")
+    assert "+cpu" not in would["torch"] and cuda
 
 
 def test_memstack_demo_runs_offline_from_the_wheels(venv):
