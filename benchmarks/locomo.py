@@ -26,6 +26,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,15 @@ def session_groups(turns: Sequence[Turn]) -> list[list[Turn]]:
 
 
 # --- scoring ------------------------------------------------------------------------------------
+def session_time(date: str) -> datetime | None:
+    """LoCoMo's session date ("1:56 pm on 8 May, 2023") as a UTC datetime, None if unparsable
+    (the memory then holds from when it was stored)."""
+    try:
+        return datetime.strptime(date.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def recall_at(evidence: Sequence[str], ranked: Sequence[Iterable[str]], k: int) -> float:
     """Share of `evidence` found among the dia_ids of the first k results (a result may stand
     for several turns with the same text)."""
@@ -216,7 +226,8 @@ def memory_config(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 class Loaded:
     """The conversations added to one store, with the id → dia_ids map of every memory."""
 
-    def __init__(self, memory: Any, conversations: Sequence[Conversation], form: str) -> None:
+    def __init__(self, memory: Any, conversations: Sequence[Conversation], form: str,
+                 timestamps: bool = False) -> None:
         self.conversations = conversations
         self.dia: dict[str, set[str]] = defaultdict(set)
         for conv in conversations:
@@ -226,7 +237,8 @@ class Loaded:
                     [{"role": "user", "content": document(t, form)} for t in group],
                     user_id=conv.sample_id, infer=False,
                     metadata={"session": first.session, "session_date": first.date,
-                              "speaker": first.speaker})
+                              "speaker": first.speaker},
+                    **({"timestamp": session_time(first.date)} if timestamps else {}))
                 for turn, event in zip(group, result.results, strict=True):
                     self.dia[event.id].add(turn.dia_id)
         self.memories = len(self.dia)
@@ -312,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="torch threads (default: the library's; 1 on a busy machine)")
     parser.add_argument("--conversations", type=int, default=None,
                         help="only the first N conversations (default: all)")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="add each session with its date as the message timestamp")
     parser.add_argument("--sweep", action="store_true",
                         help="compare the fusion settings in SWEEP on one loaded store")
     args = parser.parse_args(argv)
@@ -348,10 +362,11 @@ def single(args: argparse.Namespace, conversations: Sequence[Conversation],
     with stopwatch() as total:
         memory = _build(args, workdir)
         with stopwatch() as add_time:
-            loaded = Loaded(memory, conversations, args.text)
+            loaded = Loaded(memory, conversations, args.text, args.timestamps)
         with stopwatch() as search_time:
             result = evaluate(memory, loaded, prefix=args.prefix)
-        config = {"text": args.text, "store": memory.names["vector_store"],
+        config = {"text": args.text, "timestamps": args.timestamps,
+                  "store": memory.names["vector_store"],
                   "embedder": memory.names["embedder"],
                   "search": memory.config.search.model_dump(), "prefix": args.prefix}
         memory.close()

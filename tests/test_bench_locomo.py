@@ -201,3 +201,24 @@ def test_vs_mem0_ratios_and_verdicts() -> None:
     slow = {r["measure"]: r for r in vs_mem0.compare(report(50.0, 0.009, 0.007, 0.60),
                                                      report(10.0, 0.010, 0.010, 0.55))}
     assert not any(r["met"] for r in slow.values())
+
+
+def test_timestamps_record_each_session_date(tmp_path: Path) -> None:
+    """--timestamps: every memory holds from its session's date (issue 20)."""
+    from memstack import Memory
+
+    assert locomo.session_time("1:56 pm on 8 May, 2023").isoformat() == "2023-05-08T13:56:00+00:00"
+    assert locomo.session_time("sometime") is None
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY))
+    conversations = locomo.load(path)
+    with Memory({"vector_store": {"provider": "memory"}, "embedder": {"provider": "hashing"},
+                 "history_store": {"provider": "sqlite",
+                                   "config": {"path": str(tmp_path / "h.db")}}}) as m:
+        loaded = locomo.Loaded(m, conversations, "plain", timestamps=True)
+        items = [m.get(i) for i in loaded.dia]
+        dates = {t.dia_id: t.date for c in conversations for t in c.turns}
+        for it in items:
+            turn = sorted(loaded.dia[it.id])[0]
+            assert it.said_at == locomo.session_time(dates[turn]).isoformat(
+                timespec="microseconds")
