@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from memstack.errors import ConfigError
 from memstack.version import __version__ as memstack_version
@@ -54,7 +55,10 @@ def test_every_kind_has_the_complete_layout(generated):
         assert KINDS[kind].contract in test.read_text()
         assert (root / "README.md").read_text().splitlines()[3] == f"pip install memstack-{name}"
         workflow = (root / ".github/workflows/contract.yml").read_text()
-        assert "pytest" in workflow and "${{ matrix.python-version }}" in workflow
+        steps = yaml.safe_load(workflow)["jobs"]["contract"]["steps"]
+        commands = " ".join(step.get("run", "") for step in steps)
+        assert "pip install -e '.[test]'" in commands and "pytest" in commands
+        assert "ruff check" in commands and "${{ matrix.python-version }}" in workflow
 
 
 def test_pyproject_pins_the_running_memstack_and_names_the_entry_point(generated):
