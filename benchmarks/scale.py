@@ -53,8 +53,10 @@ DEFAULT_LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "loco
     "locomo-dev.json"
 # Largest N each store runs at by default, and why.
 MAX_SIZE: dict[str, tuple[int, str]] = {
-    "qdrant": (10_000, "local mode scans every point in Python (~0.1 s a query at 10k, linear)"),
-    "milvus": (10_000, "Milvus Lite filters JSON keys per record (~1 s a query at 10k, linear)"),
+    "qdrant": (10_000, "local mode scans every point in Python (0.5-1.3 s a query at 10k on the "
+                       "loaded 2-core machine, linear in N)"),
+    "milvus": (10_000, "Milvus Lite filters JSON keys per record (~7 s a query at 10k on the "
+                       "loaded 2-core machine, linear in N)"),
     "chroma": (100_000, "load ~1k records/s; 1M would take ~20 min to load alone"),
 }
 
