@@ -17,6 +17,7 @@ from memstack.filters.parse import FIELD_RE
 from memstack.models import SCOPE_FIELDS, ChatMessage, Scope
 from memstack.timeline import FIELDS as TIME_FIELDS
 from memstack.timeline import iso, parse_time
+from memstack.vision import split_parts
 
 RESERVED_KEYS = frozenset({
     "text", "hash", *SCOPE_FIELDS, "actor_id", "role",
@@ -91,6 +92,9 @@ def parse_messages(messages: Any, max_chars: int) -> list[ChatMessage]:
         if isinstance(m, ChatMessage):
             msg = m
         elif isinstance(m, Mapping):
+            if isinstance(m.get("content"), list):  # content parts: text and images
+                text, images = split_parts(m["content"], f"messages[{i}].content")
+                m = {**m, "content": text, "images": images}
             try:
                 msg = ChatMessage.model_validate(dict(m))
             except ValidationError as exc:

@@ -42,6 +42,7 @@ from memstack.protocols import LLM, Embedder, HistoryStore, Reranker, VectorStor
 from memstack.search import Searcher
 from memstack.stack import build_stack
 from memstack.timeline import TimeInput
+from memstack.vision import describe_images
 
 ConfigSource = MemoryConfig | dict[str, Any] | str | Path | None
 
@@ -124,7 +125,8 @@ class Memory:
                               field="llm", given=None)
         ctx = AddContext(messages=msgs, scope=scope, metadata=meta, infer=infer)
         run_hook("memstack_before_add", ctx)
-        msgs = parse_messages(ctx.messages, max_chars)
+        msgs = describe_images(self.llm, parse_messages(ctx.messages, max_chars),
+                               self.names.get("llm", "llm"))
         meta = check_metadata(ctx.metadata)
         if infer:
             events = self._ingest.add_inferred(msgs, scope, meta, actor_id, said_at, expires)
@@ -174,9 +176,8 @@ class Memory:
         ctx.results = timeline.held_at(self.searcher.search(
             ctx.query, qvec, node, limit=ctx.limit, threshold=threshold,
             rerank=self.reranker is not None and rerank is not False, explain=explain), rest)
-        if explain:
-            timeline.explain_view(ctx.results, scope.as_filter(), ctx.filters, as_of,
-                                  include_superseded, include_expired)
+        timeline.explain_view(ctx.results if explain else [], scope.as_filter(), ctx.filters,
+                              as_of, include_superseded, include_expired)
         run_hook("memstack_after_search", ctx)
         return SearchResult(results=ctx.results)
 

@@ -43,6 +43,8 @@ class ChatMessage(BaseModel):
     name: str | None = None
     # When it was said (ISO 8601 text after validation); becomes the memory's `said_at`.
     timestamp: str | datetime | None = None
+    # Image parts as given (OpenAI / Anthropic shapes), for an LLM with 'vision' to describe.
+    images: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Scope(BaseModel):
