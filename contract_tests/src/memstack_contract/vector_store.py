@@ -29,6 +29,7 @@ from memstack_contract.strategies import PROFILE, profile_settings
 from memstack_contract.vector_store_edges import EdgeTests
 from memstack_contract.vector_store_filters import FilterTests
 from memstack_contract.vector_store_lifecycle import LifecycleTests
+from memstack_contract.vector_store_time import TimeTests
 from memstack_contract.vector_store_topk import TopKTests
 from memstack_contract.versioning import contract
 from memstack_contract.wait import eventually
@@ -49,7 +50,8 @@ IDS = [
 
 
 @guard.suite_class
-class VectorStoreContract(TopKTests, EdgeTests, FilterTests, LifecycleTests, ContractBase):
+class VectorStoreContract(TopKTests, EdgeTests, FilterTests, LifecycleTests, TimeTests,
+                          ContractBase):
     """The vector store contract. Set `provider` and a `provider_config` fixture."""
 
     kind: ClassVar[str] = str(Kind.VECTOR_STORE)
