@@ -9,10 +9,12 @@ for the reader) alike.
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
-import os
-CORE = Path(os.environ.get("ARCH_CORE") or Path(__file__).resolve().parents[1] / "core" / "memstack")
+# ARCH_CORE points the checks at another checkout's core (to see them fail on an old tree).
+CORE = Path(os.environ.get("ARCH_CORE")
+            or Path(__file__).resolve().parents[1] / "core" / "memstack")
 
 
 def _module_name(path: Path) -> str:

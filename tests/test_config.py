@@ -9,8 +9,8 @@ import pytest
 
 from memstack import Memory
 from memstack.config import load_config
-from memstack.stack import validate_providers
 from memstack.errors import ConfigError, ProviderNotFound
+from memstack.stack import validate_providers
 
 
 def test_yaml_toml_json_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
