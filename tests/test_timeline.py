@@ -229,3 +229,32 @@ def test_a_store_without_not_gets_the_view_checked_in_python(base_config: dict[s
     belief_revision.play(m)
     passed, total, failures = belief_revision.score(m)
     assert failures == [] and passed == total == 49
+
+
+def test_an_older_conversation_imported_later_becomes_history(
+        base_config: dict[str, Any]) -> None:
+    """Lisbon (2023) → Porto (2025) is stored; then a 2021 conversation ("I live in Coimbra")
+    is imported and the LLM calls it an UPDATE of Porto. It was said before Porto and Lisbon
+    began: it is kept as history until Lisbon began, and Porto stays current."""
+    llm = ScriptedLLM(responses=[])
+    m = Memory(base_config, llm=llm)
+    lisbon, porto = _moves(m, llm)
+    llm.responses = [json.dumps({"facts": ["Maya lives in Coimbra"]}),
+                     json.dumps({"memory": [{"id": "0", "text": "Maya lives in Coimbra",
+                                             "event": "UPDATE"}]}),
+                     json.dumps({"facts": ["Maya no longer lives in Porto"]}),
+                     json.dumps({"memory": [{"id": "0", "event": "DELETE"}]})]
+    event = m.add("I live in Coimbra", user_id="maya", timestamp="2021-05-01").results[0]
+    assert event.event == "ADD"
+    assert [i.memory for i in m.get_all(user_id="maya").results] == ["Maya lives in Porto"]
+    coimbra = m.get(event.id)
+    assert (coimbra.valid_from, coimbra.valid_until, coimbra.superseded_by) == (
+        "2021-05-01T00:00:00.000000+00:00", "2023-01-10T09:00:00.000000+00:00", lisbon)
+    for when, where in (("2022-01-01", "Coimbra"), ("2024-01-01", "Lisbon"),
+                        ("2025-06-01", "Porto")):
+        assert [i.memory for i in m.get_all(user_id="maya", as_of=when).results] == [
+            f"Maya lives in {where}"]
+    # an old "no longer" about a fact that began later changes nothing
+    out = m.add("I moved out", user_id="maya", timestamp="2020-01-01").results
+    assert [e.event for e in out] == ["NONE"]
+    assert [i.id for i in m.get_all(user_id="maya").results] == [porto]

@@ -130,6 +130,21 @@ def supersede(old: Record, new_id: str, text: str, vector: list[float], metadata
                              scope=where)]
 
 
+def past(memory_id: str, text: str, vector: list[float], scope: Scope, metadata: dict[str, Any],
+         said_at: str | None, later: Record, *, actor_id: str | None = None,
+         role: str | None = None) -> Change:
+    """A fact said before the stored version `later` began (an older conversation imported
+    after newer ones): added as history, valid from `said_at` until `later` began, and linked
+    to it (``superseded_by``); what holds now does not change."""
+    change = add(memory_id, text, vector, scope, metadata, actor_id=actor_id, role=role,
+                 said_at=said_at)
+    assert change.record is not None
+    until = later.payload.get("valid_from") or later.payload.get("created_at") or now_iso()
+    change.record.payload.update(timeline.closing_fields(
+        change.record.payload, until, change.entry.entry_id, later.id))
+    return change
+
+
 def unchanged(memory_id: str, text: str) -> MemoryEvent:
     """The event for a memory the call left as it was."""
     return MemoryEvent(id=memory_id, event="NONE", memory=text)

@@ -191,6 +191,19 @@ class Ingest:
         return self._reconcile(Reconciliation.of(decisions, short), scope, meta, actor_id, role,
                                said_at, expires_at)
 
+    def _later(self, target: Record, said_at: str | None) -> Record | None:
+        """When `said_at` is before `target` began (an older conversation imported after
+        newer ones): the earliest version of its chain (following ``supersedes``) that began
+        after `said_at` — what the older fact held until. None when it is news."""
+        if said_at is None or timeline.start_ms(target.payload) <= timeline.ms_of_iso(said_at):
+            return None
+        while isinstance(prev := target.payload.get("supersedes"), str):
+            found = self.store.get([prev])
+            if not found or timeline.start_ms(found[0].payload) <= timeline.ms_of_iso(said_at):
+                break
+            target = found[0]
+        return target
+
     def _reconcile(self, plan: Reconciliation, scope: Scope, meta: dict[str, Any],
                    actor_id: str | None, role: str | None, said_at: str | None = None,
                    expires_at: Any = None) -> list[MemoryEvent]:
@@ -218,13 +231,22 @@ class Ingest:
                     continue
                 new_id = memory_id(scope, content_hash(text))
                 taken = new_id in current or bool(self.store.get([new_id]))
-                pair = changes.supersede(records[rid], str(uuid.uuid4()) if taken else new_id,
-                                         text, vec, meta, said_at=said_at, actor_id=actor_id,
-                                         role=role, scope=scope)
+                new_id = str(uuid.uuid4()) if taken else new_id
+                later = self._later(records[rid], said_at)
+                if later is not None:  # said before the stored fact began: it is history
+                    todo.append(changes.past(new_id, text, vec, scope, meta, said_at, later,
+                                             actor_id=actor_id, role=role))
+                    events.append(todo[-1].event)
+                    continue
+                pair = changes.supersede(records[rid], new_id, text, vec, meta,
+                                         said_at=said_at, actor_id=actor_id, role=role,
+                                         scope=scope)
                 todo.extend(pair)
                 events.append(pair[1].event)
             for rid in plan.deletes:
-                if rid in current:
+                if rid in current and self._later(records[rid], said_at) is not None:
+                    events.append(changes.unchanged(rid, current[rid].get("text", "")))
+                elif rid in current:
                     todo.append(changes.close(rid, records[rid], until=said_at,
                                               actor_id=actor_id, role=role, scope=scope))
                     events.append(todo[-1].event)

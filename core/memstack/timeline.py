@@ -114,6 +114,15 @@ def closing_fields(payload: Mapping[str, Any], until: str, entry_id: str,
     return out
 
 
+def start_ms(payload: Mapping[str, Any]) -> int:
+    """When a stored version began to hold (``valid_from_ts``, else its ``created_at``)."""
+    start = payload.get("valid_from_ts")
+    if isinstance(start, int | float):
+        return int(start)
+    created = payload.get("created_at")
+    return ms_of_iso(str(created)) if created else 0
+
+
 def is_current(payload: Mapping[str, Any]) -> bool:
     """Not superseded (the expiry is not looked at)."""
     until = payload.get("valid_until_ts")
