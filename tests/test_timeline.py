@@ -258,3 +258,21 @@ def test_an_older_conversation_imported_later_becomes_history(
     out = m.add("I moved out", user_id="maya", timestamp="2020-01-01").results
     assert [e.event for e in out] == ["NONE"]
     assert [i.id for i in m.get_all(user_id="maya").results] == [porto]
+
+
+def test_hooks_hear_one_update_for_a_supersession(base_config: dict[str, Any],
+                                                  fresh_plugins) -> None:
+    import memstack
+
+    heard: list[tuple[str, str | None]] = []
+
+    class Audit:
+        @memstack.hookimpl
+        def memstack_after_change(self, ctx):  # type: ignore[no-untyped-def]
+            heard.append((ctx.event.event, ctx.event.supersedes))
+
+    memstack.register(Audit(), name="audit-time")
+    m = Memory(base_config)
+    rid = m.add("Maya lives in Lisbon", user_id="maya", infer=False).results[0].id
+    m.update(rid, "Maya lives in Porto", supersede=True)
+    assert heard == [("ADD", None), ("UPDATE", rid)]

@@ -36,6 +36,7 @@ class Change:
     scope: Scope
     new: bool = False  # an ADD whose id was just checked free under the write lock
     closes: bool = False  # ends a version's validity: written after the batch's other records
+    announced: bool = True  # False: its event is told by another change of the batch
 
     @property
     def memory_id(self) -> str:
@@ -125,7 +126,9 @@ def supersede(old: Record, new_id: str, text: str, vector: list[float], metadata
                     role=role, said_at=said_at)
     if successor.record is not None:
         successor.record.payload["supersedes"] = old.id
-    successor = Change("ADD", successor.record, successor.entry, successor.event, where, new=new)
+    # the hooks hear one UPDATE (the close's event names the successor), not an ADD as well
+    successor = Change("ADD", successor.record, successor.entry, successor.event, where, new=new,
+                       announced=False)
     return [successor, close(old.id, old, successor=successor, actor_id=actor_id, role=role,
                              scope=where)]
 
@@ -193,4 +196,5 @@ class Writer:
     def announce(changes: Sequence[Change]) -> None:
         """Tell the after-change hooks (outside the write lock: observers may be slow)."""
         for c in changes:
-            run_hook("memstack_after_change", ChangeContext(event=c.event, scope=c.scope))
+            if c.announced:
+                run_hook("memstack_after_change", ChangeContext(event=c.event, scope=c.scope))
