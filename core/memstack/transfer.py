@@ -32,6 +32,7 @@ from memstack.filters import parse_filter
 from memstack.inputs import RESERVED_KEYS, check_metadata, check_scope, check_text
 from memstack.models import HistoryEntry, Record, Scope
 from memstack.payload import build_payload, content_hash
+from memstack.progress import progress as show_progress
 
 FORMAT = "memstack-export"
 VERSION = 1
@@ -286,7 +287,7 @@ def import_lines(memory: Any, lines: Iterable[str], *,
     same_embedder = header is not None and header.get("embedder") == embedder_signature(memory)
     summary = ImportSummary()
     batch = max(1, min(memory.config.batch_size, PAGE))
-    with _progress(progress, len(items), "importing memories") as advance:
+    with show_progress(progress, len(items), "importing memories") as advance:
         for start in range(0, len(items), batch):
             chunk = items[start:start + batch]
             _import_chunk(memory, chunk, same_embedder, summary)
@@ -354,31 +355,6 @@ def _import_chunk(memory: Any, chunk: Sequence[_Item], same_embedder: bool,
             history.commit([e.entry_id for e in entries])
             return
         journal.apply(entries, store, history, lambda: store.upsert(records))
-        keywords = getattr(memory, "keywords", None)
-        if keywords is not None and hasattr(keywords, "apply"):
-            keywords.apply(records, [])
-
-
-class _progress:
-    """A rich progress bar on stderr when `show`, else nothing."""
-
-    def __init__(self, show: bool, total: int, label: str) -> None:
-        self.show, self.total, self.label = show, total, label
-        self._bar: Any = None
-
-    def __enter__(self) -> Callable[[int], None]:
-        if not self.show:
-            return lambda n: None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self._bar = Progress("[progress.description]{task.description}", BarColumn(),
-                             MofNCompleteColumn(), TimeRemainingColumn(),
-                             console=Console(stderr=True))
-        self._bar.__enter__()
-        task = self._bar.add_task(self.label, total=self.total)
-        return lambda n: self._bar.advance(task, n)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+        searcher = getattr(memory, "searcher", None)  # keyword side and vector cache in step
+        if searcher is not None:
+            searcher.apply(records, [])
