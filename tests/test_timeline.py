@@ -106,6 +106,8 @@ def test_plain_update_is_a_correction_and_supersede_is_a_change(
     assert [(h.event, h.new_memory) for h in m.history(rid)] == [
         ("ADD", "Maya has a dog named Boltt"), ("UPDATE", "Maya has a dog named Bolt"),
         ("UPDATE", "Maya has two dogs")]
+    with pytest.raises(InvalidInput, match="not current"):
+        m.update(rid, "Maya has three dogs", supersede=True)
 
 
 def test_message_timestamps_per_message_and_errors(base_config: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from memstack import journal, timeline
 from memstack.capabilities import INSERT
+from memstack.errors import InvalidInput
 from memstack.hookspecs import ChangeContext
 from memstack.models import HistoryEntry, MemoryEvent, Record, Scope
 from memstack.payload import build_payload, content_hash, now_iso, scope_of
@@ -120,6 +121,11 @@ def supersede(old: Record, new_id: str, text: str, vector: list[float], metadata
               role: str | None = None, scope: Scope | None = None,
               new: bool = True) -> list[Change]:
     """A new current version (`new_id`) and the old one closed where it begins: one batch."""
+    if not timeline.is_current(old.payload):
+        raise InvalidInput(f"memory {old.id!r} is not current (valid until "
+                           f"{old.payload.get('valid_until')}, superseded by "
+                           f"{old.payload.get('superseded_by')!r}); supersede the current "
+                           "version, or correct this one with a plain update")
     where = scope or scope_of(old.payload)
     kept = {k: v for k, v in old.payload.items() if k not in _NOT_INHERITED}
     successor = add(new_id, text, vector, where, {**kept, **metadata}, actor_id=actor_id,
