@@ -85,5 +85,31 @@ dist: $(STAMP)
 dist-check: $(STAMP)
 	MEMSTACK_DIST_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_dist.py
 
+# The services and integrations at their large sizes (the default test run keeps them small).
+.PHONY: bench-scale bench-server fuzz-server bench-mcp mcp-conformance bench-langgraph \
+	langgraph-thorough
+bench-scale: $(STAMP)
+	$(PY) benchmarks/scale.py --plot docs/img/scale.png
+
+bench-server: $(STAMP)
+	$(PY) benchmarks/server.py
+
+fuzz-server: $(STAMP)
+	MEMSTACK_SERVER_FUZZ_EXAMPLES=500 $(PY) -m pytest -q -p no:cacheprovider \
+		plugins/memstack-server/tests/test_server_fuzz.py
+
+bench-mcp: $(STAMP)
+	$(PY) plugins/memstack-mcp/tests/mcp_load.py --clients 8 --calls 25
+
+mcp-conformance: $(STAMP) system-deps
+	$(PY) plugins/memstack-mcp/tests/mcp_conformance.py
+
+bench-langgraph: $(STAMP)
+	$(PY) plugins/memstack-langgraph/benchmarks/bench_langgraph_store.py --engine default -n 100
+
+langgraph-thorough: $(STAMP)
+	MEMSTACK_LANGGRAPH_EXAMPLES=2000 $(PY) -m pytest -q -p no:cacheprovider \
+		plugins/memstack-langgraph/tests
+
 clean:
 	rm -rf $(VENV) $(PEERS) build *.egg-info
