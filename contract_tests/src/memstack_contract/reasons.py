@@ -22,6 +22,9 @@ EVENTUALLY_CONSISTENT = getattr(caps, "EVENTUALLY_CONSISTENT", "eventually_consi
 # bfloat16, product quantisation), so scores and vectors read back are held to 1e-2, not 1e-4.
 QUANTIZED = getattr(caps, "QUANTIZED", "quantized")
 
+# Declared by LLMs that read the image parts of `ChatMessage.images` (memstack.vision.VISION).
+VISION = getattr(caps, "VISION", "vision")
+
 NOT_REGISTERED = (
     "hand-made provider (provider_factory, no registered ProviderSpec): plugin-level checks need "
     "an installed plugin"
@@ -40,7 +43,7 @@ def known_capabilities() -> frozenset[str]:
     """Every capability name the core or the suite gives a meaning to."""
     names = {v for k, v in vars(caps).items() if k.isupper() and isinstance(v, str)
              and k not in ("FILTER_OPS",)}
-    return frozenset(names | caps.ALL_FILTER_CAPS | {EVENTUALLY_CONSISTENT, QUANTIZED})
+    return frozenset(names | caps.ALL_FILTER_CAPS | {EVENTUALLY_CONSISTENT, QUANTIZED, VISION})
 
 
 def unknown_capability_problem(name: str) -> str | None:

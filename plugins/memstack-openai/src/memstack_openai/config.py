@@ -121,6 +121,13 @@ class OpenAILLMConfig(OpenAIBaseConfig):
         description="json_schema/tools `strict` flag. None: strict when the schema allows it "
         "(every object closed, every property required).",
     )
+    vision: bool = Field(
+        True,
+        description="Whether `model` reads images (declares the `vision` capability, so chat "
+        "messages with images are described by it). True fits gpt-4o / gpt-4.1 and later; set "
+        "false for text-only models (e.g. llama3.1 on Ollama, deepseek-chat), so an image is "
+        "a clear memstack error instead of the server's 400.",
+    )
 
 
 # Output size of well-known embedding models (vectors returned when `dimensions` is not sent).

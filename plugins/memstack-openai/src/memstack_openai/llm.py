@@ -15,17 +15,22 @@ from memstack import json_schema
 from memstack.capabilities import STRUCTURED_OUTPUT
 from memstack.errors import InvalidInput, ProviderBadResponse
 from memstack.models import ChatMessage
+from memstack.vision import VISION
 from memstack_openai.client import OpenAIProviderBase
 from memstack_openai.config import OpenAILLMConfig
+from memstack_openai.images import image_url_part
 from memstack_openai.schemas import is_strict_compatible
 
 NATIVE_MODES = ("json_schema", "tools")
 
 
 def capabilities_for(config: OpenAILLMConfig) -> frozenset[str]:
-    """`structured_output` only when the server itself enforces the schema."""
-    native = config.structured_output in NATIVE_MODES
-    return frozenset({STRUCTURED_OUTPUT}) if native else frozenset()
+    """`structured_output` only when the server itself enforces the schema; `vision` when the
+    config says the model reads images."""
+    caps = {STRUCTURED_OUTPUT} if config.structured_output in NATIVE_MODES else set()
+    if config.vision:
+        caps.add(VISION)
+    return frozenset(caps)
 
 
 def to_openai_message(message: ChatMessage) -> dict[str, Any]:
@@ -35,6 +40,10 @@ def to_openai_message(message: ChatMessage) -> dict[str, Any]:
         label = f"Tool output ({message.name})" if message.name else "Tool output"
         return {"role": "user", "content": f"{label}:\n{message.content}"}
     out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images:  # a content list: the text, then each image as an image_url part
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+        parts += [image_url_part(p, f"images[{n}]") for n, p in enumerate(message.images)]
+        out["content"] = parts
     if message.name:
         out["name"] = json_schema.schema_name(message.name)
     return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from memstack.capabilities import QUERY_DOCUMENT_KINDS, STRUCTURED_OUTPUT, Kind
 from memstack.hookspecs import hookimpl
 from memstack.spec import ProviderSpec
+from memstack.vision import VISION
 from memstack_openai.config import OpenAIEmbedderConfig, OpenAILLMConfig
 
 
@@ -30,7 +31,7 @@ def memstack_llms() -> list[ProviderSpec]:
             config_model=OpenAILLMConfig,
             factory=_llm,
             # With the default `structured_output: json_schema`; instances declare per config.
-            capabilities=frozenset({STRUCTURED_OUTPUT}),
+            capabilities=frozenset({STRUCTURED_OUTPUT, VISION}),
             summary="OpenAI Chat Completions (also Azure OpenAI, Ollama, vLLM, LM Studio, ...).",
             contract_level=3,
         )

@@ -295,6 +295,27 @@ class FakeOpenAIServer(FakeHTTPServer):
             "system_fingerprint": "fp_fake0001",
         }, headers={"x-request-id": "req_" + uuid.uuid4().hex})
 
+    def _check_parts(self, parts: list[Any], i: int) -> Reply | None:
+        """Content parts as Chat Completions takes them: text, or image_url with a URL."""
+        for n, part in enumerate(parts):
+            where = f"messages[{i}].content[{n}]"
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text" and isinstance(part.get("text"), str):
+                continue
+            if kind == "image_url":
+                url = (part.get("image_url") or {}).get("url") if isinstance(
+                    part.get("image_url"), dict) else None
+                if isinstance(url, str) and url.startswith(("https://", "http://",
+                                                            "data:image/")):
+                    continue
+                return self._violation(400, f"Invalid '{where}.image_url': expected an object "
+                                       "with a 'url' (https or data:image/ URL).",
+                                       param=f"{where}.image_url")
+            return self._violation(400, f"Invalid value: {kind!r}. Supported values are: "
+                                   "'text', 'image_url', 'input_audio', 'refusal', 'audio', "
+                                   "and 'file'.", param=f"{where}.type")
+        return None
+
     def _check_chat(self, body: dict[str, Any], azure: bool) -> Reply | None:
         if not azure and not isinstance(body.get("model"), str):
             return self._violation(400, "you must provide a model parameter", param="model")
@@ -314,6 +335,10 @@ class FakeOpenAIServer(FakeHTTPServer):
             if content is not None and not isinstance(content, (str, list)):
                 return self._violation(400, "Invalid type for 'content'",
                                        param=f"messages[{i}].content")
+            if isinstance(content, list):
+                problem = self._check_parts(content, i)
+                if problem is not None:
+                    return problem
             if role == "tool" and not m.get("tool_call_id"):
                 return self._violation(400, "Missing required parameter: "
                                        f"'messages[{i}].tool_call_id'.",
