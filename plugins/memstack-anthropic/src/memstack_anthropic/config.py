@@ -43,6 +43,12 @@ class AnthropicLLMConfig(ProviderConfig):
         "the schema; the tool input is the answer), json_schema (output_config.format, on "
         "models with native structured outputs), none (schema in the system prompt only).",
     )
+    vision: bool = Field(
+        True,
+        description="Whether `model` reads images (declares the `vision` capability, so chat "
+        "messages with images are described by it). Every current Claude model does; set "
+        "false for a gateway or model without image input.",
+    )
 
     def resolve_api_key(self, provider: str) -> str:
         if self.api_key is not None and self.api_key.get_secret_value():

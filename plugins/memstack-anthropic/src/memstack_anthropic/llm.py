@@ -17,8 +17,10 @@ from memstack import json_schema
 from memstack.capabilities import STRUCTURED_OUTPUT
 from memstack.errors import InvalidInput, ProviderBadResponse
 from memstack.models import ChatMessage
+from memstack.vision import VISION
 from memstack_anthropic.config import AnthropicLLMConfig
 from memstack_anthropic.errors import AnthropicErrorTranslator
+from memstack_anthropic.images import image_block
 
 EMPTY = "(empty)"  # the API refuses empty text blocks
 
@@ -44,10 +46,14 @@ def to_anthropic(messages: Sequence[ChatMessage]) -> tuple[str | None, list[dict
             role = m.role
             if m.name:
                 text = f"{m.name}: {text}"
+        content: str | list[dict[str, Any]] = text
+        if m.images:  # the images first (as Anthropic recommends), then the text
+            content = [image_block(p, f"images[{n}]") for n, p in enumerate(m.images)]
+            content.append({"type": "text", "text": text})
         if turns and turns[-1]["role"] == role:
-            turns[-1]["content"] += "\n\n" + text
+            turns[-1]["content"] = _merge(turns[-1]["content"], content)
         else:
-            turns.append({"role": role, "content": text})
+            turns.append({"role": role, "content": content})
     if not turns:  # only system text: it is the request
         return None, [{"role": "user", "content": "\n\n".join(system) or EMPTY}]
     if turns[0]["role"] != "user":
@@ -55,9 +61,23 @@ def to_anthropic(messages: Sequence[ChatMessage]) -> tuple[str | None, list[dict
     return ("\n\n".join(system) if system else None), turns
 
 
+def _merge(first: str | list[dict[str, Any]],
+           second: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """Two turns of one role as one: joined text, or one block list when either has images."""
+    if isinstance(first, str) and isinstance(second, str):
+        return first + "\n\n" + second
+    def blocks(c: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"type": "text", "text": c}] if isinstance(c, str) else c
+    return [*blocks(first), *blocks(second)]
+
+
 def capabilities_for(config: AnthropicLLMConfig) -> frozenset[str]:
-    native = config.structured_output in ("tools", "json_schema")
-    return frozenset({STRUCTURED_OUTPUT}) if native else frozenset()
+    """`structured_output` when the API enforces the schema; `vision` when the config says
+    the model reads images."""
+    caps = {STRUCTURED_OUTPUT} if config.structured_output in ("tools", "json_schema") else set()
+    if config.vision:
+        caps.add(VISION)
+    return frozenset(caps)
 
 
 class AnthropicLLM:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from memstack.capabilities import STRUCTURED_OUTPUT, Kind
 from memstack.hookspecs import hookimpl
 from memstack.spec import ProviderSpec
+from memstack.vision import VISION
 from memstack_anthropic.config import AnthropicLLMConfig
 
 
@@ -24,7 +25,7 @@ def memstack_llms() -> list[ProviderSpec]:
             config_model=AnthropicLLMConfig,
             factory=_llm,
             # With the default `structured_output: tools`; instances declare per config.
-            capabilities=frozenset({STRUCTURED_OUTPUT}),
+            capabilities=frozenset({STRUCTURED_OUTPUT, VISION}),
             summary="Anthropic Claude through the Messages API (system prompt, tool-use JSON).",
             contract_level=3,
         )

@@ -166,6 +166,10 @@ class FakeAnthropicServer(FakeHTTPServer):
             elif isinstance(content, list):
                 if not content or not all(isinstance(b, dict) and "type" in b for b in content):
                     return self._violation(f"messages.{i}.content: invalid content blocks")
+                for n, block in enumerate(content):
+                    problem = _block_problem(block)
+                    if problem is not None:
+                        return self._violation(f"messages.{i}.content.{n}: {problem}")
             else:
                 return self._violation(f"messages.{i}.content: Input should be a valid string "
                                        "or list")
@@ -266,6 +270,36 @@ class FakeAnthropicServer(FakeHTTPServer):
                       "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
                       "service_tier": "standard"},
         }, headers={"request-id": rid})
+
+
+def _block_problem(block: dict[str, Any]) -> str | None:
+    """What the API would say about a content block of a request, or None when it is valid."""
+    kind = block["type"]
+    if kind == "text":
+        text = block.get("text")
+        ok = isinstance(text, str) and text.strip()
+        return None if ok else "text content blocks must contain non-whitespace text"
+    if kind == "image":
+        source = block.get("source")
+        if not isinstance(source, dict):
+            return "image.source: Field required"
+        if source.get("type") == "base64":
+            if source.get("media_type") not in ("image/jpeg", "image/png", "image/gif",
+                                                 "image/webp"):
+                return ("image.source.base64.media_type: Input should be 'image/jpeg', "
+                        "'image/png', 'image/gif' or 'image/webp'")
+            data = source.get("data")
+            if not isinstance(data, str) or not data or data.startswith("data:"):
+                return "image.source.base64.data: invalid base64 data"
+            return None
+        if source.get("type") == "url":
+            url = source.get("url")
+            ok = isinstance(url, str) and url.startswith(("https://", "http://"))
+            return None if ok else "image.source.url.url: invalid URL"
+        return "image.source: Input tag does not match any of the expected tags: 'base64', 'url'"
+    if kind in ("tool_use", "tool_result", "document", "thinking"):
+        return None
+    return f"Input tag {kind!r} found using 'type' does not match any of the expected tags"
 
 
 def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
