@@ -46,6 +46,9 @@ EVENTUALLY_CONSISTENT = "eventually_consistent"
 # Embedder / LLM behaviour.
 QUERY_DOCUMENT_KINDS = "query_document_kinds"  # embedder treats kind="query" differently
 STRUCTURED_OUTPUT = "structured_output"  # LLM honours a JSON schema natively
+VISION = "vision"  # LLM reads the image parts of `ChatMessage.images` (memstack.vision)
+# Store keeps approximate vectors by design (e.g. reduced precision): looser score tolerance.
+QUANTIZED = "quantized"
 
 STANDARD_REASONS: dict[str, str] = {
     PERSISTENT: "store does not declare 'persistent' (data is not kept across reopen)",
@@ -56,6 +59,8 @@ STANDARD_REASONS: dict[str, str] = {
     INSERT: "store has no separate write for new ids ('insert'); the engine uses `upsert`",
     QUERY_DOCUMENT_KINDS: "embedder does not distinguish query and document kinds",
     STRUCTURED_OUTPUT: "LLM does not declare native structured output",
+    VISION: "LLM does not read images ('vision')",
+    QUANTIZED: "store keeps exact vectors (no 'quantized'); scores are held to 1e-4",
     FILTER_RANGE_STR: "store cannot compare strings with gt/gte/lt/lte ('filter:range_str')",
     FILTER_AND: "store cannot translate AND ('filter:and')",
     FILTER_OR: "store cannot translate OR ('filter:or')",

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from memstack.capabilities import VISION
 from memstack.errors import InvalidInput, UnsupportedFeature
 from memstack.models import ChatMessage
 from memstack.protocols import LLM
 
-VISION = "vision"  # LLM capability: reads the image parts of `ChatMessage.images`
 IMAGE_TYPES = ("image_url", "image", "input_image")
 DESCRIBE = ("Describe what the image(s) in the user's message show, in plain sentences, as "
             "someone keeping notes about the user would: people, places, objects, text in "

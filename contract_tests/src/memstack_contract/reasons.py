@@ -22,7 +22,7 @@ EVENTUALLY_CONSISTENT = getattr(caps, "EVENTUALLY_CONSISTENT", "eventually_consi
 # bfloat16, product quantisation), so scores and vectors read back are held to 1e-2, not 1e-4.
 QUANTIZED = getattr(caps, "QUANTIZED", "quantized")
 
-# Declared by LLMs that read the image parts of `ChatMessage.images` (memstack.vision.VISION).
+# Declared by LLMs that read the image parts of `ChatMessage.images` (memstack.capabilities.VISION).
 VISION = getattr(caps, "VISION", "vision")
 
 NOT_REGISTERED = (

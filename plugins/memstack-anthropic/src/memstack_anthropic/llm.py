@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from memstack import json_schema
-from memstack.capabilities import STRUCTURED_OUTPUT
+from memstack.capabilities import STRUCTURED_OUTPUT, VISION
 from memstack.errors import InvalidInput, ProviderBadResponse
 from memstack.models import ChatMessage
-from memstack.vision import VISION
 from memstack_anthropic.config import AnthropicLLMConfig
 from memstack_anthropic.errors import AnthropicErrorTranslator
 from memstack_anthropic.images import image_block

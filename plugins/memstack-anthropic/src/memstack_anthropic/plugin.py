@@ -3,10 +3,9 @@ the provider is built, so `memstack plugins` stays fast."""
 
 from __future__ import annotations
 
-from memstack.capabilities import STRUCTURED_OUTPUT, Kind
+from memstack.capabilities import STRUCTURED_OUTPUT, VISION, Kind
 from memstack.hookspecs import hookimpl
 from memstack.spec import ProviderSpec
-from memstack.vision import VISION
 from memstack_anthropic.config import AnthropicLLMConfig
 
 

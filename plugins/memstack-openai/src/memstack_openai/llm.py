@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from memstack import json_schema
-from memstack.capabilities import STRUCTURED_OUTPUT
+from memstack.capabilities import STRUCTURED_OUTPUT, VISION
 from memstack.errors import InvalidInput, ProviderBadResponse
 from memstack.models import ChatMessage
-from memstack.vision import VISION
 from memstack_openai.client import OpenAIProviderBase
 from memstack_openai.config import OpenAILLMConfig
 from memstack_openai.images import image_url_part

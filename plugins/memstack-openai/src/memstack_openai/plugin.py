@@ -3,10 +3,9 @@ load when a provider is built, so `memstack plugins` stays fast."""
 
 from __future__ import annotations
 
-from memstack.capabilities import QUERY_DOCUMENT_KINDS, STRUCTURED_OUTPUT, Kind
+from memstack.capabilities import QUERY_DOCUMENT_KINDS, STRUCTURED_OUTPUT, VISION, Kind
 from memstack.hookspecs import hookimpl
 from memstack.spec import ProviderSpec
-from memstack.vision import VISION
 from memstack_openai.config import OpenAIEmbedderConfig, OpenAILLMConfig
 
 
