@@ -124,3 +124,27 @@ def test_memstack_check_command_takes_xfail(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert "test_top_k: [XPASS(strict)] thought broken" in done.stdout, done.stdout[-3000:]
+
+
+def test_memstack_check_help_explains_the_ci_options(tmp_path):
+    """--help names the `{tmp_path}` placeholder (issue 18: it did not) and the CI options."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("memstack")), "check", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = " ".join(done.stdout.split())
+    assert "{tmp_path}" in text and "--config" in text
+    for option in ("--junit-xml", "--report", "--data-dir", "--xfail"):
+        assert option in text
+    assert "badge" in text and "temporary directory" in text
+
+
+def test_python_module_check_takes_the_same_options(tmp_path):
+    done = _check(tmp_path, (
+        "from memstack_contract.check import main\n"
+        "raise SystemExit(main(['reranker:token-overlap', '--junit-xml', 'j.xml',"
+        " '--', '-k', 'top_k']))"
+    ))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "<testcase" in (tmp_path / "j.xml").read_text()
+    assert re.search(r"^  reranker +pass$", done.stdout, re.M), done.stdout[-2000:]

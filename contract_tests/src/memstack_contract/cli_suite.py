@@ -12,17 +12,8 @@ from typing import Any
 
 import pytest
 
+from memstack_contract.check import substitute_tmp_path as _substitute
 from memstack_contract.pytest_plugin import active_targets, active_xfails
-
-
-def _substitute(value: Any, tmp: str) -> Any:
-    if isinstance(value, str):
-        return value.replace("{tmp_path}", tmp)
-    if isinstance(value, list):
-        return [_substitute(v, tmp) for v in value]
-    if isinstance(value, dict):
-        return {k: _substitute(v, tmp) for k, v in value.items()}
-    return value
 
 
 def make_contract_class(

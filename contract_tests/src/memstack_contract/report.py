@@ -283,3 +283,59 @@ def write(doc: dict[str, Any], path: str | Path) -> tuple[Path, Path]:
 
 def load(path: str | Path) -> dict[str, Any]:
     return json.loads(report_paths(path)[1].read_text(encoding="utf-8"))
+
+
+def badge(doc: dict[str, Any], passed: bool = True) -> dict[str, Any]:
+    """A shields.io endpoint document: "memstack contract vN: pass" (green) or "fail" (red).
+
+    `passed` is the run's own verdict (pytest's exit code): a run with no contract tests, or
+    one that failed outside the table, is a fail even if every row shown passed."""
+    ok = passed and bool(doc["providers"]) and all(
+        p["status"] == "pass" for p in doc["providers"])
+    return {
+        "schemaVersion": 1,
+        "label": f"memstack contract v{doc['contract_version']}",
+        "message": "pass" if ok else "fail",
+        "color": "brightgreen" if ok else "red",
+    }
+
+
+_COLORS = {"brightgreen": "#4c1", "red": "#e05d44"}
+
+
+def render_badge_svg(data: dict[str, Any]) -> str:
+    """The badge as a flat SVG (no external font or service), widths estimated per character."""
+    from xml.sax.saxutils import escape
+
+    label, message = str(data["label"]), str(data["message"])
+    lw, mw = 10 + 7 * len(label), 10 + 7 * len(message)
+    color = _COLORS.get(data["color"], data["color"])
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + mw}" height="20" role="img" '
+        f'aria-label="{escape(label)}: {escape(message)}">'
+        f"<title>{escape(label)}: {escape(message)}</title>"
+        f'<rect width="{lw}" height="20" fill="#555"/>'
+        f'<rect x="{lw}" width="{mw}" height="20" fill="{color}"/>'
+        '<g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" '
+        'font-size="11">'
+        f'<text x="{lw / 2:g}" y="14">{escape(label)}</text>'
+        f'<text x="{lw + mw / 2:g}" y="14">{escape(message)}</text>'
+        "</g></svg>\n"
+    )
+
+
+def badge_paths(path: str | Path) -> tuple[Path, Path]:
+    """(svg, json) next to the report `PATH`: PATH-badge.svg and PATH-badge.json."""
+    md, _ = report_paths(path)
+    stem = md.with_suffix("")
+    return stem.with_name(stem.name + "-badge.svg"), stem.with_name(stem.name + "-badge.json")
+
+
+def write_badge(doc: dict[str, Any], path: str | Path, passed: bool = True) -> tuple[Path, Path]:
+    """Write the badge for report `path` as SVG and shields.io endpoint JSON."""
+    data = badge(doc, passed)
+    svg, js = badge_paths(path)
+    svg.parent.mkdir(parents=True, exist_ok=True)
+    svg.write_text(render_badge_svg(data), encoding="utf-8")
+    js.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return svg, js
