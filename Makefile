@@ -28,8 +28,13 @@ $(STAMP): pyproject.toml constraints.txt requirements-dev.txt contract_tests/pyp
 demo: $(STAMP)
 	$(VENV)/bin/memstack demo
 
+# Every test; the contract classes also write a conformance table, and the committed
+# docs/conformance.md must equal it (regenerate with `make contract`).
+CONFORMANCE_RUN := $(shell mktemp -u /tmp/memstack-conformance-XXXXXX)
 test: $(STAMP) lint system-deps
-	$(PY) -m pytest -q -p no:cacheprovider tests contract_tests/tests $(foreach p,$(PLUGINS),$(p)/tests)
+	$(PY) -m pytest -q -p no:cacheprovider tests contract_tests/tests $(foreach p,$(PLUGINS),$(p)/tests) \
+		--memstack-report $(CONFORMANCE_RUN) --memstack-report-quiet
+	$(PY) tools/check_conformance.py docs/conformance.md $(CONFORMANCE_RUN).md
 
 # System packages some plugins' tests drive (Node for MCP clients, Chromium for the dashboard):
 # each plugin may ship an idempotent `system-deps.sh`; it installs only what is missing.
