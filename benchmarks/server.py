@@ -130,6 +130,9 @@ def main() -> int:
     ap.add_argument("--adds", type=int, default=32, help="per side, round and level")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--levels", default="1,8,32")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="ONNX Runtime threads per process for the MiniLM embedder (default: the "
+                    "embedder's own, which lets one process use every core)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -144,7 +147,9 @@ def main() -> int:
     os.environ["MEMSTACK_HOME"] = str(tmp / "home")
     embedder = {"provider": "sentence-transformers"} if args.embedder == "minilm" else \
         {"provider": "hashing", "config": {"dimension": 384}}
-    out: dict[str, Any] = {"machine": machine(), "embedder": args.embedder,
+    if args.threads is not None and args.embedder == "minilm":
+        embedder["config"] = {"threads": args.threads}
+    out: dict[str, Any] = {"machine": machine(), "embedder": args.embedder, "threads": args.threads,
                            "memories": args.memories, "uptime_before": _uptime()}
     with embedded_postgres() as dsn:
         pg = {"dsn": dsn, "schema": "bench"}
