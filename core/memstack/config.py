@@ -97,7 +97,8 @@ class MemoryConfig(BaseModel):
     search: SearchConfig = Field(default_factory=SearchConfig)
 
 
-def _read_file(path: Path) -> Any:
+def read_config_file(path: Path) -> Any:
+    """A config file's content: YAML, TOML or JSON by extension; errors name the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -131,7 +132,7 @@ def load_config(
         env = os.environ.get(CONFIG_ENV)
         source = Path(env) if env else {}
     if isinstance(source, str | Path):
-        source = _read_file(Path(source))
+        source = read_config_file(Path(source))
     if not isinstance(source, Mapping):
         raise ConfigError(f"config must be a mapping, got {type(source).__name__}",
                           given=source, allowed="a mapping (dict / YAML / TOML table)")

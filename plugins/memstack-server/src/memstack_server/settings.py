@@ -8,14 +8,13 @@ section is taken out here before the rest goes to `Memory`.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from memstack.config import read_config_file
 from memstack.errors import ConfigError
 
 SETTINGS_ENV = "MEMSTACK_SERVER_SETTINGS"  # JSON of ServerSettings, handed to uvicorn workers
@@ -84,28 +83,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _read(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}", given=str(path)) from exc
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".yaml", ".yml"):
-            import yaml
-
-            return yaml.safe_load(text) or {}
-        if suffix == ".toml":
-            return tomllib.loads(text)
-        if suffix == ".json":
-            return json.loads(text)
-    except Exception as exc:  # each parser has its own error type
-        raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {exc}",
-                          given=str(path)) from exc
-    raise ConfigError(f"config file {path} has an unknown extension {suffix!r}",
-                      given=str(path), allowed=".yaml, .yml, .toml or .json")
-
-
 def load_settings(source: str | Path | dict[str, Any] | None = None, **overrides: Any
                   ) -> ServerSettings:
     """Settings from a config file (or dict, or ``$MEMSTACK_CONFIG``, or nothing: defaults).
@@ -115,7 +92,7 @@ def load_settings(source: str | Path | dict[str, Any] | None = None, **overrides
     if source is None:
         env = os.environ.get("MEMSTACK_CONFIG")
         source = Path(env) if env else {}
-    raw = _read(Path(source)) if isinstance(source, str | Path) else dict(source)
+    raw = read_config_file(Path(source)) if isinstance(source, str | Path) else dict(source)
     if not isinstance(raw, dict):
         raise ConfigError(f"config must be a mapping, got {type(raw).__name__}")
     server = raw.pop("server", None) or {}
