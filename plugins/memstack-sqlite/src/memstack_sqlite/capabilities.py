@@ -1,0 +1,24 @@
+"""What the `sqlite` store declares. No store import: the plugin module reads it at start-up.
+
+- every filter operator, AND / OR / NOT and string ranges: the scope equalities of a filter
+  select rows through the scope indexes, the rest is evaluated with the reference evaluator
+  (`memstack.filters.matches`) over that scope's rows, so the semantics are the reference's;
+- `exact_search`: cosine over every row the filter selects (numpy), no approximate index;
+- `persistent`, `multiprocess`: one SQLite file in WAL mode, writes in `BEGIN IMMEDIATE`
+  transactions with a busy timeout;
+- `keyword_search` (unless the config turns it off): the engine's BM25 over a terms table;
+- `query_ids`, `insert`.
+"""
+
+from __future__ import annotations
+
+from memstack import capabilities as caps
+
+BASE = frozenset(caps.ALL_FILTER_CAPS | {
+    caps.EXACT_SEARCH, caps.PERSISTENT, caps.MULTIPROCESS, caps.QUERY_IDS, caps.INSERT})
+CAPABILITIES = BASE | {caps.KEYWORD_SEARCH}
+
+
+def capabilities_for(keyword_search: bool) -> frozenset[str]:
+    """An instance's capabilities: `keyword_search` only when its config keeps it on."""
+    return CAPABILITIES if keyword_search else BASE

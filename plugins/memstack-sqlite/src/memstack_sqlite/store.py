@@ -1,0 +1,383 @@
+"""`SqliteStore`: records in one SQLite file, exact cosine search over the rows of a scope.
+
+Why this shape: a memory layer serves many users with a few hundred memories each, and every
+search is limited to one scope (user_id / agent_id / run_id). The scope fields are real indexed
+columns, so a scoped search reads that scope's rows through the index and scores them exactly
+with numpy: its cost follows the scope, not the collection. Whatever else a filter says is
+evaluated by the reference evaluator (`memstack.filters.matches`) on those rows, so the filter
+semantics are the reference's by construction. Unscoped searches scan the collection in chunks.
+
+Concurrency: one connection per store object (a lock serialises threads on it); every write is
+one `BEGIN IMMEDIATE` transaction (the write lock taken up front, so WAL readers never have to
+upgrade), waiting up to `busy_timeout` for another process's write. Reads are single statements
+(or one read transaction) on a WAL snapshot, so they see every committed write of any process.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from memstack.errors import DimensionMismatch, InvalidInput, translate_errors
+from memstack.filters import And, Comparison, FilterNode, matches, require_support
+from memstack.keyword_index import scope_key
+from memstack.models import SCOPE_FIELDS, Hit, Record
+from memstack.vectors import check_vector
+from memstack_sqlite import keyword, schema
+from memstack_sqlite.capabilities import capabilities_for
+from memstack_sqlite.config import SqliteConfig
+
+NAME = "sqlite"
+CHUNK = 8192  # rows scored at once when a search scans more than a scope
+ID_BATCH = 500  # ids per `IN (...)` (SQLite allows 32,766 variables; smaller keeps plans simple)
+
+
+def _only_scope(filters: FilterNode | None) -> bool:
+    """True when the filter is nothing but top-level scope equalities (the SQL already applies
+    all of it, so no row needs the reference evaluator)."""
+    if filters is None:
+        return True
+    children = filters.children if isinstance(filters, And) else (filters,)
+    return all(isinstance(c, Comparison) and c.field in SCOPE_FIELDS and c.op == "eq"
+               and isinstance(c.value, str) for c in children)
+
+
+def _where(filters: FilterNode | None, prefix: str = "") -> tuple[str, list[str]]:
+    """The SQL condition selecting the filter's scope (every row the filter can match is in it),
+    and its parameters. Empty when the filter names no scope."""
+    key, _ = scope_key(filters)
+    if not key:
+        return "", []
+    return (" WHERE " + " AND ".join(f"{prefix}{f} = ?" for f, _ in key),
+            [v for _, v in key])
+
+
+def _scope_values(payload: dict[str, Any]) -> list[str | None]:
+    return [v if isinstance(v := payload.get(f), str) else None for f in SCOPE_FIELDS]
+
+
+def _chunks(items: Sequence[Any], size: int = ID_BATCH) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+class SqliteStore:
+    name = NAME
+
+    def __init__(self, config: SqliteConfig) -> None:
+        if config.dimension is None:
+            raise InvalidInput(f"{NAME}: 'dimension' is required (the engine sets it from the "
+                               "embedder; give it when building the store directly)")
+        self.config = config
+        self.dimension = config.dimension
+        self.collection = config.collection
+        self.path = config.resolved_path()
+        self.capabilities = capabilities_for(config.keyword_search)
+        self._where_text = f"table {self.collection!r} in {self.path}"
+        self._t = schema.quote(self.collection)
+        self._kw = schema.quote(self.collection + "__kw")
+        self._tokenize = keyword.tokenizer(config.keyword_tokenizer)
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        with self._errors("open"):
+            self._db = schema.connect(self.path, config.busy_timeout)
+            self._setup()
+
+    # ---- plumbing --------------------------------------------------------------------------
+    def _errors(self, action: str) -> Any:
+        return translate_errors(NAME, action, self._where_text,
+                                hint=lambda e: "another process holds the write lock longer "
+                                "than busy_timeout" if "locked" in str(e) else "")
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise InvalidInput(f"{NAME}: the store is closed ({self._where_text})")
+        return self._db
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction, the write lock taken at BEGIN (no reader-to-writer upgrade)."""
+        with self._lock, self._errors(action):
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every statement inside sees the same snapshot."""
+        with self._lock, self._errors(action):
+            db = self.db
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                db.execute("COMMIT")
+
+    def _setup(self) -> None:
+        tokenizer = self.config.keyword_tokenizer
+        with self._write("create the collection") as db:
+            schema.create(db, self.collection)
+            row = db.execute(f"SELECT dimension, tokenizer FROM {schema.META} WHERE name = ?",
+                             (self.collection,)).fetchone()
+            if row is None:
+                db.execute(f"INSERT INTO {schema.META} VALUES (?, ?, ?)",
+                           (self.collection, self.dimension, tokenizer))
+                return
+            if row[0] != self.dimension:
+                raise DimensionMismatch(NAME, row[0], self.dimension)
+            if row[1] != tokenizer:
+                self._retokenize(db)
+                db.execute(f"UPDATE {schema.META} SET tokenizer = ? WHERE name = ?",
+                           (tokenizer, self.collection))
+
+    def _retokenize(self, db: sqlite3.Connection) -> None:
+        """Rewrite the keyword table with this config's tokenizer (its tokens are what the
+        engine's queries will be tokenised with)."""
+        db.execute(f"DELETE FROM {self._kw}")
+        rows = db.execute(f"SELECT seq, payload FROM {self._t}").fetchall()
+        for seq, text in rows:
+            payload = json.loads(text)
+            counts, length = keyword.document_terms(payload, self._tokenize)
+            scope = _scope_values(payload)
+            db.executemany(f"INSERT INTO {self._kw} VALUES (?, ?, ?, ?, ?, ?)",
+                           [(seq, term, tf, *scope) for term, tf in counts.items()])
+            db.execute(f"UPDATE {self._t} SET kw_len = ? WHERE seq = ?", (length, seq))
+
+    # ---- writes ----------------------------------------------------------------------------
+    def _prepare(self, records: Sequence[Record]) -> list[tuple[Any, ...]]:
+        """Validate every record before changing anything; the last of a repeated id wins (and
+        takes the place of that last occurrence)."""
+        latest: dict[str, Record] = {}
+        for r in records:
+            if r.vector is None:
+                raise InvalidInput(f"{NAME}: record {r.id!r} has no vector")
+            latest.pop(r.id, None)
+            latest[r.id] = r
+        rows = []
+        for r in latest.values():
+            vec = np.asarray(check_vector(r.vector or [], self.dimension, NAME), dtype=np.float32)
+            with self._errors("encode the payload"):
+                text = json.dumps(r.payload, ensure_ascii=False)
+            counts, length = keyword.document_terms(r.payload, self._tokenize)
+            rows.append((r.id, _scope_values(r.payload), vec.tobytes(), text, length, counts))
+        return rows
+
+    def _write_rows(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]], *,
+                    replace: bool) -> None:
+        if replace:
+            ids = [(row[0],) for row in rows]
+            db.executemany(f"DELETE FROM {self._kw} WHERE seq = "
+                           f"(SELECT seq FROM {self._t} WHERE id = ?)", ids)
+            db.executemany(f"DELETE FROM {self._t} WHERE id = ?", ids)
+        # Under the write lock: seq values are ours to hand out, in batch order.
+        start = db.execute(f"SELECT coalesce(max(seq), 0) FROM {self._t}").fetchone()[0] + 1
+        db.executemany(
+            f"INSERT INTO {self._t} (seq, id, {schema.SCOPE_COLUMNS}, vec, payload, kw_len)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(start + n, rid, *scope, blob, text, length)
+             for n, (rid, scope, blob, text, length, _) in enumerate(rows)])
+        db.executemany(
+            f"INSERT INTO {self._kw} VALUES (?, ?, ?, ?, ?, ?)",
+            [(start + n, term, tf, *scope)
+             for n, (_, scope, _, _, _, counts) in enumerate(rows) for term, tf in counts.items()])
+
+    def upsert(self, records: Sequence[Record]) -> None:
+        rows = self._prepare(records)
+        if rows:
+            with self._write("upsert") as db:
+                self._write_rows(db, rows, replace=True)
+
+    def insert(self, records: Sequence[Record]) -> None:
+        """New ids only (the engine checked): no lookup of a record to replace. A stored id
+        fails with the UNIQUE constraint, as a StoreError."""
+        rows = self._prepare(records)
+        if rows:
+            with self._write("insert") as db:
+                self._write_rows(db, rows, replace=False)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        unique = [(i,) for i in dict.fromkeys(ids)]
+        if not unique:
+            return
+        with self._write("delete") as db:
+            db.executemany(f"DELETE FROM {self._kw} WHERE seq = "
+                           f"(SELECT seq FROM {self._t} WHERE id = ?)", unique)
+            db.executemany(f"DELETE FROM {self._t} WHERE id = ?", unique)
+
+    def reset(self) -> None:
+        with self._write("reset") as db:
+            db.execute(f"DELETE FROM {self._kw}")
+            db.execute(f"DELETE FROM {self._t}")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # ---- vector search ---------------------------------------------------------------------
+    def query(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[Hit]:
+        ranked = self._ranked(vector, limit, filters)
+        payloads = self._payloads([rid for rid, _ in ranked])
+        return [Hit(id=rid, score=score, payload=payloads[rid])
+                for rid, score in ranked if rid in payloads]
+
+    def query_ids(
+        self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
+    ) -> list[tuple[str, float]]:
+        return self._ranked(vector, limit, filters)
+
+    def _ranked(self, vector: Sequence[float], limit: int,
+                filters: FilterNode | None) -> list[tuple[str, float]]:
+        require_support(NAME, filters, self.capabilities)
+        q = np.asarray(check_vector(vector, self.dimension, NAME), dtype=np.float32)
+        if limit < 1:
+            return []
+        qn = float(np.linalg.norm(q))
+        check = not _only_scope(filters)
+        where, params = _where(filters)
+        cols = "id, vec, payload" if check else "id, vec"
+        best: list[tuple[str, float]] = []
+        with self._read("query") as db:
+            cur = db.execute(f"SELECT {cols} FROM {self._t}{where}", params)
+            while rows := cur.fetchmany(CHUNK):
+                if check:
+                    rows = [r for r in rows if matches(filters, json.loads(r[2]))]
+                    if not rows:
+                        continue
+                best = self._merge(best, rows, q, qn, limit)
+        return best
+
+    def _merge(self, best: list[tuple[str, float]], rows: list[Any], q: np.ndarray, qn: float,
+               limit: int) -> list[tuple[str, float]]:
+        """The top `limit` of `best` and `rows` by (score desc, id asc)."""
+        m = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        norms = np.sqrt(np.einsum("ij,ij->i", m, m, dtype=np.float64)) * qn
+        dots = m.astype(np.float64) @ q.astype(np.float64)
+        scores = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+        if len(rows) > limit:
+            # every row scoring at least the limit-th best (ties at the boundary all kept)
+            kth = np.partition(scores, len(rows) - limit)[len(rows) - limit]
+            picked: Iterable[int] = np.flatnonzero(scores >= kth).tolist()
+        else:
+            picked = range(len(rows))
+        cands = best + [(rows[i][0], float(scores[i])) for i in picked]
+        return heapq.nsmallest(limit, cands, key=lambda c: (-c[1], c[0]))
+
+    # ---- reads -----------------------------------------------------------------------------
+    def _payloads(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        if not ids:
+            return out
+        with self._read("get") as db:
+            for part in _chunks(list(ids)):
+                marks = ",".join("?" * len(part))
+                for rid, text in db.execute(
+                        f"SELECT id, payload FROM {self._t} WHERE id IN ({marks})", list(part)):
+                    out[rid] = json.loads(text)
+        return out
+
+    def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        unique = list(dict.fromkeys(ids))
+        found: dict[str, Record] = {}
+        cols = "id, payload, vec" if with_vectors else "id, payload"
+        with self._read("get") as db:
+            for part in _chunks(unique):
+                marks = ",".join("?" * len(part))
+                for row in db.execute(f"SELECT {cols} FROM {self._t} WHERE id IN ({marks})",
+                                      list(part)):
+                    vec = (np.frombuffer(row[2], dtype=np.float32).tolist()
+                           if with_vectors else None)
+                    found[row[0]] = Record(id=row[0], vector=vec, payload=json.loads(row[1]))
+        return [found[i] for i in unique if i in found]
+
+    def list(
+        self, *, filters: FilterNode | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[Record]:
+        require_support(NAME, filters, self.capabilities)
+        if limit is not None and limit < 1:
+            return []
+        where, params = _where(filters)
+        sql = f"SELECT id, payload FROM {self._t}{where} ORDER BY seq"
+        with self._read("list") as db:
+            if _only_scope(filters):
+                rows = db.execute(sql + " LIMIT ? OFFSET ?",
+                                  [*params, -1 if limit is None else limit, max(offset, 0)])
+                return [Record(id=rid, payload=json.loads(text)) for rid, text in rows]
+            out: list[Record] = []
+            skip = max(offset, 0)
+            for rid, text in db.execute(sql, params):
+                payload = json.loads(text)
+                if not matches(filters, payload):
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                out.append(Record(id=rid, payload=payload))
+                if limit is not None and len(out) >= limit:
+                    break
+            return out
+
+    def count(self, filters: FilterNode | None = None) -> int:
+        require_support(NAME, filters, self.capabilities)
+        where, params = _where(filters)
+        with self._read("count") as db:
+            if _only_scope(filters):
+                return int(db.execute(f"SELECT count(*) FROM {self._t}{where}",
+                                      params).fetchone()[0])
+            return sum(1 for (text,) in db.execute(
+                f"SELECT payload FROM {self._t}{where}", params)
+                if matches(filters, json.loads(text)))
+
+    # ---- keyword search --------------------------------------------------------------------
+    def keyword_query(
+        self, text: str, *, limit: int, filters: FilterNode | None = None
+    ) -> list[Hit]:
+        """The engine's BM25 (see `memstack_sqlite.keyword`), best first, ties by id."""
+        require_support(NAME, filters, self.capabilities)
+        terms = sorted(set(self._tokenize(text)))
+        if not terms or limit < 1:
+            return []
+        where, params = _where(filters)
+        kw_where, _ = _where(filters, "k.")
+        marks = ",".join("?" * len(terms))
+        term_cond = f"k.term IN ({marks})"
+        kw_sql = (f"SELECT k.seq, k.term, k.tf FROM {self._kw} k"
+                  + (kw_where + " AND " if kw_where else " WHERE ") + term_cond)
+        with self._read("keyword query") as db:
+            n, total = db.execute(f"SELECT count(*), total(kw_len) FROM {self._t}{where}",
+                                  params).fetchone()
+            postings = db.execute(kw_sql, [*params, *terms]).fetchall()
+            seqs = list({seq for seq, _, _ in postings})
+            rows: dict[int, tuple[str, int, str]] = {}
+            for part in _chunks(seqs):
+                qmarks = ",".join("?" * len(part))
+                for seq, rid, length, payload in db.execute(
+                        f"SELECT seq, id, kw_len, payload FROM {self._t} WHERE seq IN ({qmarks})",
+                        list(part)):
+                    rows[seq] = (rid, length, payload)
+        postings = [p for p in postings if p[0] in rows]
+        scores = keyword.bm25(postings, {s: r[1] for s, r in rows.items()}, n, total)
+        parsed: dict[int, dict[str, Any]] = {}
+        if not _only_scope(filters):
+            parsed = {s: json.loads(rows[s][2]) for s in scores}
+            scores = {s: v for s, v in scores.items() if matches(filters, parsed[s])}
+        best = heapq.nsmallest(limit, scores.items(), key=lambda p: (-p[1], rows[p[0]][0]))
+        return [Hit(id=rows[s][0], score=score,
+                    payload=parsed[s] if s in parsed else json.loads(rows[s][2]))
+                for s, score in best]
