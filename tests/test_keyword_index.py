@@ -16,6 +16,8 @@ from memstack.config import MemoryConfig, SearchConfig
 from memstack.errors import ConfigError
 from memstack.filters import FilterNode, matches, parse_filter
 from memstack.keyword_index import (
+    DEFAULT_BUDGET,
+    PARTITION_ENTRIES,
     KeywordIndex,
     StoreKeywordSearch,
     open_keyword_index,
@@ -161,6 +163,116 @@ def test_least_recently_searched_scopes_are_dropped() -> None:
         assert len(ix.search("tea", limit=5, filters=parse_filter({"user_id": user}))) == 2
     assert set(ix.partitions()) == {(("user_id", "c"),), (("user_id", "a"),)}
     assert ix.ids() == {"a0", "a1", "c0", "c1"}
+
+
+# --- the memory budget -------------------------------------------------------------------------
+def entries_of(ix: KeywordIndex) -> int:
+    """What the index holds, recounted from its loaded texts: one entry per record, one per
+    distinct term of it, PARTITION_ENTRIES per loaded scope."""
+    return sum(PARTITION_ENTRIES + sum(1 + len(set(ix.tokenize(t))) for t in texts.values())
+               for texts in ix.partitions().values())
+
+
+def scoped_store(rng: random.Random, sizes: Sequence[int]) -> InMemoryVectorStore:
+    store = _store()
+    store.upsert([Record(id=f"u{u}-{i}", vector=[1.0, 0.0],
+                         payload={"text": " ".join(rng.sample(WORDS, rng.randrange(1, 6))),
+                                  "user_id": f"u{u}", "n": i})
+                  for u, size in enumerate(sizes) for i in range(size)])
+    return store
+
+
+def truth(store: InMemoryVectorStore, query: str, node: FilterNode | None) -> list[Any]:
+    """What an index with no bound, freshly read from the store, answers."""
+    fresh = KeywordIndex(budget=None)
+    fresh.sync(store)
+    return fresh.search(query, limit=50, filters=node)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_budget_bounds_what_the_index_holds_and_never_changes_results(seed: int) -> None:
+    rng = random.Random(seed)
+    store = scoped_store(rng, [rng.randrange(0, 30) for _ in range(40)])
+    budget = 400
+    capped, uncapped = KeywordIndex(budget=budget), KeywordIndex(budget=None)
+    capped.sync(store)
+    uncapped.sync(store)
+    for _ in range(150):
+        spec: dict[str, Any] = {"user_id": f"u{rng.randrange(40)}"}
+        if rng.random() < 0.3:
+            spec["n"] = {"lt": rng.randrange(20)}
+        node = parse_filter(spec)
+        query = " ".join(rng.sample(WORDS, 2))
+        assert capped.search(query, limit=50, filters=node) == \
+            uncapped.search(query, limit=50, filters=node)
+        assert capped.held == entries_of(capped) <= budget
+    assert uncapped.held == entries_of(uncapped) > 3 * budget  # the cap really dropped scopes
+    assert 1 < len(capped.partitions()) < len(uncapped.partitions())
+
+
+def test_a_scope_larger_than_the_budget_is_searched_but_not_kept() -> None:
+    rng = random.Random(5)
+    store = scoped_store(rng, [300, 3])
+    ix = KeywordIndex(budget=200)
+    ix.sync(store)
+    small, large = parse_filter({"user_id": "u1"}), parse_filter({"user_id": "u0"})
+    ix.search("tea", limit=5, filters=small)
+    for query, node in (("tea garden", large), ("dog", parse_filter({"user_id": "u0", "n": {
+            "gte": 100}})), ("piano cat", None)):
+        found = ix.search(query, limit=50, filters=node)
+        assert found and found == truth(store, query, node)
+        assert set(ix.partitions()) == {(("user_id", "u1"),)}  # the small scope stays
+        assert ix.held == entries_of(ix) <= 200
+        assert ix.ids() == {r.id for r in store.list(filters=small)}
+
+
+def test_writes_to_dropped_scopes_do_not_come_back_stale() -> None:
+    """apply and refresh on a scope that was dropped add nothing; reading it again gives the
+    store's state, so a capped index answers like a fresh one after any writes."""
+    rng = random.Random(11)
+    store = scoped_store(rng, [8] * 12)
+    ix = KeywordIndex(budget=150)
+    ix.sync(store)
+    for step in range(300):
+        loaded = [dict(k)["user_id"] for k in ix.partitions()]
+        user = rng.choice(loaded) if loaded and rng.random() < 0.5 else f"u{rng.randrange(12)}"
+        node = parse_filter({"user_id": user})
+        live = store.list(filters=node)
+        op = rng.choice(["search", "search", "upsert", "delete", "refresh"])
+        if op == "search":
+            query = " ".join(rng.sample(WORDS, 2))
+            assert ix.search(query, limit=50, filters=node) == truth(store, query, node)
+        elif op == "upsert":
+            r = Record(id=rng.choice([f"{user}-{rng.randrange(30)}", *(x.id for x in live)]),
+                       vector=[1.0, 0.0], payload={"text": " ".join(rng.sample(WORDS, 6)),
+                                                   "user_id": user, "n": step})
+            store.upsert([r])
+            ix.apply([r], [])
+        elif op == "delete" and live:
+            gone = rng.choice(live).id
+            store.delete([gone])
+            ix.apply([], [gone])
+        elif op == "refresh" and live:  # a read of the store, possibly of a dropped scope
+            ix.refresh(live[:3], [])
+        assert ix.held == entries_of(ix) <= 150
+        for key, texts in ix.partitions().items():
+            assert texts == {r.id: r.payload["text"]
+                             for r in store.list(filters=parse_filter(dict(key)))}
+        assert ix.ids() == {rid for texts in ix.partitions().values() for rid in texts}
+
+
+def test_engine_budget_comes_from_the_search_config(base_config: dict[str, Any]) -> None:
+    assert SearchConfig().keyword_index_budget == DEFAULT_BUDGET
+    with pytest.raises(ConfigError):
+        Memory({"search": {"keyword_index_budget": 0}})
+    with Memory(hybrid(base_config, keyword_index_budget=60)) as m:
+        for user in ("a", "b", "c", "d"):
+            m.add([f"{w} with {user}" for w in WORDS[:6]], user_id=user, infer=False)
+        for user in ("a", "b", "c", "d", "a"):
+            assert m.search("tea", user_id=user).results[0].memory == f"tea with {user}"
+        assert isinstance(m.keywords, KeywordIndex) and m.keywords.budget == 60
+        assert 0 < m.keywords.held <= 60
+        assert check_mirror(m) < 4  # some scopes were dropped, the held ones mirror the store
 
 
 def test_updated_text_is_found_by_its_new_words_only(base_config: dict[str, Any]) -> None:

@@ -67,6 +67,12 @@ TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
 
 
 ScopeKey = tuple[tuple[str, str], ...]
+# Memory bound of the in-process index, in entries (one per record, one per distinct term of a
+# record): ~260 bytes an entry with real memory payloads (LoCoMo turns, ~13 entries a memory,
+# benchmarks/keyword_memory.py), so ~130 MB. The `search.keyword_index_budget` default.
+DEFAULT_BUDGET = 500_000
+# What an empty loaded scope costs, in entries (its dicts and key: ~690 bytes, measured so).
+PARTITION_ENTRIES = 3
 
 
 def scope_key(filters: FilterNode | None) -> tuple[ScopeKey, FilterNode | None]:
@@ -94,7 +100,9 @@ def _keys_of(payload: dict[str, Any]) -> list[ScopeKey]:
 
 
 class _Partition:
-    """BM25 postings and statistics of the records of one scope."""
+    """BM25 postings and statistics of the records of one scope. `size` counts its entries:
+    one per record and one per distinct term of each record (a posting), what the index's
+    `budget` is spent on."""
 
     def __init__(self) -> None:
         self.postings: dict[str, dict[str, int]] = defaultdict(dict)
@@ -102,8 +110,10 @@ class _Partition:
         self.payloads: dict[str, dict[str, Any]] = {}
         self.terms: dict[str, tuple[str, ...]] = {}
         self.total = 0
+        self.size = 0
 
-    def add(self, rid: str, counts: Counter[str], payload: dict[str, Any]) -> None:
+    def add(self, rid: str, counts: Counter[str], payload: dict[str, Any]) -> int:
+        """Index one record (not yet held); returns the entries it added."""
         for tok, tf in counts.items():
             self.postings[tok][rid] = tf
         length = sum(counts.values())
@@ -111,11 +121,15 @@ class _Partition:
         self.payloads[rid] = payload
         self.terms[rid] = tuple(counts)
         self.total += length
+        self.size += 1 + len(counts)
+        return 1 + len(counts)
 
-    def remove(self, rid: str) -> None:
+    def remove(self, rid: str) -> int:
+        """Forget one record; returns the entries freed."""
         if rid not in self.lengths:
-            return
-        for tok in self.terms.pop(rid):
+            return 0
+        terms = self.terms.pop(rid)
+        for tok in terms:
             posting = self.postings.get(tok)
             if posting is not None:
                 posting.pop(rid, None)
@@ -123,6 +137,8 @@ class _Partition:
                     del self.postings[tok]
         self.total -= self.lengths.pop(rid)
         del self.payloads[rid]
+        self.size -= 1 + len(terms)
+        return 1 + len(terms)
 
 
 class KeywordIndex:
@@ -133,14 +149,20 @@ class KeywordIndex:
     search costs what its scope holds (not the whole collection), and term statistics are the
     scope's own. Every committed write is applied to the partitions already loaded. Without a
     store, one partition holds every record applied (handy for tests and tools).
+
+    Memory is bounded by `budget`, in entries (`held`): one per record, one per distinct term
+    of a record, `PARTITION_ENTRIES` per loaded scope. Past it the least recently searched
+    scopes are dropped (read again from the store when next searched); a scope larger than the
+    whole budget is read for each search and not kept, so results never depend on what is
+    held. `max_partitions`, when set, also bounds the number of scopes held.
     """
 
     def __init__(self, *, k1: float = 1.2, b: float = 0.4, text_field: str = "text",
-                 tokenizer: str = "english", max_partitions: int = 1024,
-                 page: int = 1000) -> None:
+                 tokenizer: str = "english", max_partitions: int | None = None,
+                 page: int = 1000, budget: int | None = DEFAULT_BUDGET) -> None:
         self.k1, self.b, self.text_field = k1, b, text_field
         self.tokenize = TOKENIZERS[tokenizer]
-        self.max_partitions, self.page = max_partitions, page
+        self.max_partitions, self.page, self.budget = max_partitions, page, budget
         self._lock = threading.RLock()
         self._store: VectorStore | None = None
         self.reset()
@@ -150,6 +172,7 @@ class KeywordIndex:
         with self._lock:
             self._parts: OrderedDict[ScopeKey, _Partition] = OrderedDict()
             self._where: dict[str, set[ScopeKey]] = defaultdict(set)
+            self._held = 0
             if self._store is None:
                 self._parts[()] = _Partition()
 
@@ -162,6 +185,11 @@ class KeywordIndex:
 
     def __len__(self) -> int:
         return len(self._where)
+
+    @property
+    def held(self) -> int:
+        """Entries held across loaded scopes (what `budget` bounds)."""
+        return self._held
 
     def ids(self) -> set[str]:
         with self._lock:
@@ -191,15 +219,16 @@ class KeywordIndex:
                 for key in self._where.pop(rid, ()):
                     part = self._parts.get(key)
                     if part is not None:
-                        part.remove(rid)
+                        self._held -= part.remove(rid)
             for r in upserts:
                 keys = [k for k in _keys_of(r.payload) if k in self._parts]
                 if not keys:
                     continue
                 counts, payload = self._counts(r.payload), dict(r.payload)
                 for key in keys:
-                    self._parts[key].add(r.id, counts, payload)
+                    self._held += self._parts[key].add(r.id, counts, payload)
                 self._where[r.id].update(keys)
+            self._shrink()
 
     def refresh(self, records: Sequence[Record], gone: Sequence[str]) -> None:
         """What a read of the store just showed: take in changes another process made (a
@@ -227,20 +256,32 @@ class KeywordIndex:
             batch = self._store.list(filters=node, limit=self.page, offset=offset)
             for r in batch:
                 part.add(r.id, self._counts(r.payload), dict(r.payload))
-                self._where[r.id].add(key)
             if len(batch) < self.page:
                 break
             offset += self.page
+        if self.budget is not None and part.size + PARTITION_ENTRIES > self.budget:
+            return part  # larger than the whole budget: serves this search, is not kept
         self._parts[key] = part
-        while len(self._parts) > self.max_partitions:
+        for rid in part.lengths:
+            self._where[rid].add(key)
+        self._held += part.size + PARTITION_ENTRIES
+        self._shrink()
+        return part
+
+    def _shrink(self) -> None:
+        """Drop the least recently searched scopes until within `budget` and `max_partitions`
+        (store-less, the one partition is everything: nothing to read it back from)."""
+        while self._store is not None and self._parts and (
+                (self.budget is not None and self._held > self.budget)
+                or (self.max_partitions is not None and len(self._parts) > self.max_partitions)):
             old_key, old = self._parts.popitem(last=False)
+            self._held -= old.size + PARTITION_ENTRIES
             for rid in old.lengths:
                 where = self._where.get(rid)
                 if where is not None:
                     where.discard(old_key)
                     if not where:
                         del self._where[rid]
-        return part
 
     def search(self, query: str, *, limit: int,
                filters: FilterNode | None = None) -> list[tuple[str, float]]:
@@ -308,4 +349,5 @@ def open_keyword_index(store: VectorStore, config: Any) -> KeywordIndex | StoreK
     if KEYWORD_SEARCH in getattr(store, "capabilities", ()) and isinstance(store, KeywordSearch):
         return StoreKeywordSearch(store)
     search = getattr(config, "search", config)  # a MemoryConfig or its SearchConfig
-    return KeywordIndex(k1=search.bm25_k1, b=search.bm25_b, tokenizer=search.tokenizer)
+    return KeywordIndex(k1=search.bm25_k1, b=search.bm25_b, tokenizer=search.tokenizer,
+                        budget=search.keyword_index_budget)
