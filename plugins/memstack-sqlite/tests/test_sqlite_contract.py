@@ -20,3 +20,15 @@ class TestSqliteContract(VectorStoreContract):
     @pytest.fixture
     def provider_config(self, shared_file):
         return {"path": str(shared_file)}
+
+
+class TestSqliteCachedContract(VectorStoreContract):
+    """Every scope cached (`cache_min_rows` 1): the suite's scoped searches then run on cached
+    vectors, and its writes from this and other processes must never leave them stale."""
+
+    provider = "sqlite"
+    variant = "cached"
+
+    @pytest.fixture
+    def provider_config(self, shared_file):
+        return {"path": str(shared_file), "cache_min_rows": 1}

@@ -34,6 +34,16 @@ class SqliteConfig(VectorStoreConfig):
         default=30.0, gt=0,
         description="Seconds a write waits for another process's write to finish before failing.",
     )
+    cache_mb: float = Field(
+        default=256.0, ge=0,
+        description="Memory for the vectors of large scopes kept in this process (checked "
+        "against the file before each use, so never stale); 0 reads every search from the file.",
+    )
+    cache_min_rows: int = Field(
+        default=1000, ge=1,
+        description="Smallest scope kept in that cache: smaller ones read from the file in about "
+        "a millisecond anyway.",
+    )
     keyword_search: bool = Field(
         default=True,
         description="Declare `keyword_search`: hybrid search ranks keywords with BM25 over a terms "

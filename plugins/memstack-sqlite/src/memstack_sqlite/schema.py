@@ -10,6 +10,9 @@ through the index, at a cost set by the scope and not by the collection.
 Keywords: ``<collection>__kw`` holds one row per (record, term) with the term frequency and the
 record's scope columns, clustered by (seq, term) and indexed by (scope column, term, tf) and by
 (term, tf): a keyword query reads the postings of its terms within its scope only.
+
+Scope stamps: ``<collection>__scopes`` holds, per scope value written (field, value), the
+generation of the last write that touched it (see `memstack_sqlite.scope_cache`).
 """
 
 from __future__ import annotations
@@ -48,7 +51,10 @@ def create(db: sqlite3.Connection, table: str) -> None:
     scope_cols = "".join(f", {f} TEXT" for f in SCOPE_FIELDS)
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {META} (name TEXT PRIMARY KEY, dimension INTEGER NOT NULL,"
-        " tokenizer TEXT NOT NULL)")
+        " tokenizer TEXT NOT NULL, generation INTEGER NOT NULL DEFAULT 0)")
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {quote(table + '__scopes')} (field TEXT NOT NULL,"
+        " value TEXT NOT NULL, stamp INTEGER NOT NULL, PRIMARY KEY (field, value)) WITHOUT ROWID")
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {t} (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE"
         f"{scope_cols}, vec BLOB NOT NULL, payload TEXT NOT NULL, kw_len INTEGER NOT NULL)")
@@ -64,6 +70,7 @@ def create(db: sqlite3.Connection, table: str) -> None:
 
 
 def drop(db: sqlite3.Connection, table: str) -> None:
+    db.execute(f"DROP TABLE IF EXISTS {quote(table + '__scopes')}")
     db.execute(f"DROP TABLE IF EXISTS {quote(table + '__kw')}")
     db.execute(f"DROP TABLE IF EXISTS {quote(table)}")
     db.execute(f"DELETE FROM {META} WHERE name = ?", (table,))

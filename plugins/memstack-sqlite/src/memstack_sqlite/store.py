@@ -33,6 +33,7 @@ from memstack.vectors import check_vector
 from memstack_sqlite import keyword, schema
 from memstack_sqlite.capabilities import capabilities_for
 from memstack_sqlite.config import SqliteConfig
+from memstack_sqlite.scope_cache import Entry, ScopeCache, ScopeKey, Stamps
 
 NAME = "sqlite"
 CHUNK = 8192  # rows scored at once when a search scans more than a scope
@@ -83,6 +84,8 @@ class SqliteStore:
         self._where_text = f"table {self.collection!r} in {self.path}"
         self._t = schema.quote(self.collection)
         self._kw = schema.quote(self.collection + "__kw")
+        self._scopes = schema.quote(self.collection + "__scopes")
+        self._cache = ScopeCache(int(config.cache_mb * 2**20), config.cache_min_rows)
         self._tokenize = keyword.tokenizer(config.keyword_tokenizer)
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
@@ -133,8 +136,8 @@ class SqliteStore:
             row = db.execute(f"SELECT dimension, tokenizer FROM {schema.META} WHERE name = ?",
                              (self.collection,)).fetchone()
             if row is None:
-                db.execute(f"INSERT INTO {schema.META} VALUES (?, ?, ?)",
-                           (self.collection, self.dimension, tokenizer))
+                db.execute(f"INSERT INTO {schema.META} (name, dimension, tokenizer)"
+                           " VALUES (?, ?, ?)", (self.collection, self.dimension, tokenizer))
                 return
             if row[0] != self.dimension:
                 raise DimensionMismatch(NAME, row[0], self.dimension)
@@ -175,8 +178,34 @@ class SqliteStore:
             rows.append((r.id, _scope_values(r.payload), vec.tobytes(), text, length, counts))
         return rows
 
+    def _old_scopes(self, db: sqlite3.Connection, ids: Sequence[str]) -> set[tuple[str, str]]:
+        """The scope values of the stored records among `ids` (what replacing or deleting them
+        changes)."""
+        out: set[tuple[str, str]] = set()
+        for part in _chunks(list(ids)):
+            marks = ",".join("?" * len(part))
+            for values in db.execute(f"SELECT {schema.SCOPE_COLUMNS} FROM {self._t}"
+                                     f" WHERE id IN ({marks})", list(part)):
+                out.update((f, v) for f, v in zip(SCOPE_FIELDS, values, strict=True) if v)
+        return out
+
+    def _stamp(self, db: sqlite3.Connection, touched: set[tuple[str, str]]) -> None:
+        """Mark the scope values this write touched with a new generation (see scope_cache)."""
+        if not touched:
+            return
+        (gen,) = db.execute(f"UPDATE {schema.META} SET generation = generation + 1"
+                            " WHERE name = ? RETURNING generation", (self.collection,)).fetchone()
+        db.executemany(f"INSERT INTO {self._scopes} VALUES (?, ?, ?) ON CONFLICT (field, value)"
+                       " DO UPDATE SET stamp = excluded.stamp",
+                       [(f, v, gen) for f, v in sorted(touched)])
+
     def _write_rows(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]], *,
                     replace: bool) -> None:
+        touched = {(f, v) for row in rows
+                   for f, v in zip(SCOPE_FIELDS, row[1], strict=True) if v is not None}
+        if replace:
+            touched |= self._old_scopes(db, [row[0] for row in rows])
+        self._stamp(db, touched)
         if replace:
             ids = [(row[0],) for row in rows]
             db.executemany(f"DELETE FROM {self._kw} WHERE seq = "
@@ -213,6 +242,7 @@ class SqliteStore:
         if not unique:
             return
         with self._write("delete") as db:
+            self._stamp(db, self._old_scopes(db, [i for (i,) in unique]))
             db.executemany(f"DELETE FROM {self._kw} WHERE seq = "
                            f"(SELECT seq FROM {self._t} WHERE id = ?)", unique)
             db.executemany(f"DELETE FROM {self._t} WHERE id = ?", unique)
@@ -221,6 +251,10 @@ class SqliteStore:
         with self._write("reset") as db:
             db.execute(f"DELETE FROM {self._kw}")
             db.execute(f"DELETE FROM {self._t}")
+            db.execute(f"DELETE FROM {self._scopes}")  # stamps are generations: never reused
+            db.execute(f"UPDATE {schema.META} SET generation = generation + 1 WHERE name = ?",
+                       (self.collection,))
+            self._cache.clear()
 
     def close(self) -> None:
         with self._lock:
@@ -249,35 +283,88 @@ class SqliteStore:
         if limit < 1:
             return []
         qn = float(np.linalg.norm(q))
+        key, _ = scope_key(filters)
+        with self._read("query") as db:
+            if key:
+                return self._ranked_scope(db, key, filters, q, qn, limit)
+            return self._ranked_scan(db, filters, q, qn, limit)
+
+    def _ranked_scope(self, db: sqlite3.Connection, key: ScopeKey, filters: FilterNode | None,
+                      q: np.ndarray, qn: float, limit: int) -> list[tuple[str, float]]:
+        """A scoped search: the scope's rows through its index (or the cache, when no write
+        touched the scope since), the rest of the filter by the reference evaluator."""
         check = not _only_scope(filters)
         where, params = _where(filters)
-        cols = "id, vec, payload" if check else "id, vec"
+        stamps = self._stamps(db, key)
+        entry = self._cache.get(key, stamps)
+        allowed: set[str] | None = None
+        if entry is None:
+            cols = "id, vec, payload" if check else "id, vec"
+            rows = db.execute(f"SELECT {cols} FROM {self._t}{where}", params).fetchall()
+            if not rows:
+                return []
+            m = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(
+                len(rows), -1)
+            entry = Entry(stamps, [r[0] for r in rows], m, np.sqrt(np.einsum("ij,ij->i", m, m)))
+            self._cache.put(key, entry)
+            if check:
+                allowed = {r[0] for r in rows if matches(filters, json.loads(r[2]))}
+        elif check:
+            allowed = {rid for rid, text in db.execute(
+                f"SELECT id, payload FROM {self._t}{where}", params)
+                if matches(filters, json.loads(text))}
+        if allowed is None:
+            return self._top(entry.ids, entry.matrix, entry.norms, q, qn, limit)
+        keep = [i for i, rid in enumerate(entry.ids) if rid in allowed]
+        if not keep:
+            return []
+        return self._top([entry.ids[i] for i in keep], entry.matrix[keep], entry.norms[keep],
+                         q, qn, limit)
+
+    def _stamps(self, db: sqlite3.Connection, key: ScopeKey) -> Stamps:
+        if not self._cache.max_bytes:
+            return ()
+        out: list[int | None] = []
+        for f, v in key:
+            row = db.execute(f"SELECT stamp FROM {self._scopes} WHERE field = ? AND value = ?",
+                             (f, v)).fetchone()
+            out.append(None if row is None else int(row[0]))
+        return tuple(out)
+
+    def _ranked_scan(self, db: sqlite3.Connection, filters: FilterNode | None, q: np.ndarray,
+                     qn: float, limit: int) -> list[tuple[str, float]]:
+        """No scope in the filter: every row, in chunks (bounded memory at any N)."""
+        check = filters is not None
+        cur = db.execute(f"SELECT id, vec{', payload' if check else ''} FROM {self._t}")
         best: list[tuple[str, float]] = []
-        with self._read("query") as db:
-            cur = db.execute(f"SELECT {cols} FROM {self._t}{where}", params)
-            while rows := cur.fetchmany(CHUNK):
-                if check:
-                    rows = [r for r in rows if matches(filters, json.loads(r[2]))]
-                    if not rows:
-                        continue
-                best = self._merge(best, rows, q, qn, limit)
+        while rows := cur.fetchmany(CHUNK):
+            if check:
+                rows = [r for r in rows if matches(filters, json.loads(r[2]))]
+                if not rows:
+                    continue
+            m = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(
+                len(rows), -1)
+            top = self._top([r[0] for r in rows], m, np.sqrt(np.einsum("ij,ij->i", m, m)),
+                            q, qn, limit)
+            best = heapq.nsmallest(limit, best + top, key=lambda c: (-c[1], c[0]))
         return best
 
-    def _merge(self, best: list[tuple[str, float]], rows: list[Any], q: np.ndarray, qn: float,
-               limit: int) -> list[tuple[str, float]]:
-        """The top `limit` of `best` and `rows` by (score desc, id asc)."""
-        m = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-        norms = np.sqrt(np.einsum("ij,ij->i", m, m, dtype=np.float64)) * qn
-        dots = m.astype(np.float64) @ q.astype(np.float64)
-        scores = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
-        if len(rows) > limit:
-            # every row scoring at least the limit-th best (ties at the boundary all kept)
-            kth = np.partition(scores, len(rows) - limit)[len(rows) - limit]
+    @staticmethod
+    def _top(ids: Sequence[str], m: np.ndarray, norms: np.ndarray, q: np.ndarray, qn: float,
+             limit: int) -> list[tuple[str, float]]:
+        """The best `limit` rows by (cosine desc, id asc): float32 products (scores within
+        ~1e-6 of the exact cosine), every row tying at the boundary considered."""
+        dots = m @ q
+        denom = norms * np.float32(qn)
+        scores = np.divide(dots, denom, out=np.zeros_like(dots), where=denom > 0)
+        n = len(ids)
+        if n > limit:
+            kth = np.partition(scores, n - limit)[n - limit]
             picked: Iterable[int] = np.flatnonzero(scores >= kth).tolist()
         else:
-            picked = range(len(rows))
-        cands = best + [(rows[i][0], float(scores[i])) for i in picked]
-        return heapq.nsmallest(limit, cands, key=lambda c: (-c[1], c[0]))
+            picked = range(n)
+        return heapq.nsmallest(limit, ((ids[i], float(scores[i])) for i in picked),
+                               key=lambda c: (-c[1], c[0]))
 
     # ---- reads -----------------------------------------------------------------------------
     def _payloads(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
