@@ -73,8 +73,8 @@ class SearchConfig(BaseModel):
     keyword_index_budget: int = Field(
         default=500_000, ge=1,
         description="memory bound of the engine's own BM25 index (stores without keyword "
-        "search), in entries: one per memory plus one per distinct term of it, ~260 bytes each "
-        "measured (~13 per memory; the default ~130 MB). Least recently searched scopes are "
+        "search), in entries: one per memory plus one per distinct term of it, ~200 bytes each "
+        "measured (~14 per memory; the default ~100 MB). Least recently searched scopes are "
         "dropped past it; a scope larger than it is read from the store for each search")
     similar_for_update: int = Field(default=5, ge=1, le=50,
                                     description="existing memories shown to the LLM per new fact")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import sys
 import threading
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
@@ -68,11 +69,11 @@ TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
 
 ScopeKey = tuple[tuple[str, str], ...]
 # Memory bound of the in-process index, in entries (one per record, one per distinct term of a
-# record): ~260 bytes an entry with real memory payloads (LoCoMo turns, ~13 entries a memory,
-# benchmarks/keyword_memory.py), so ~130 MB. The `search.keyword_index_budget` default.
+# record): ~200 bytes an entry with real memory payloads (LoCoMo turns, ~13.6 entries a memory;
+# benchmarks/keyword_memory.py), so ~100 MB. The `search.keyword_index_budget` default.
 DEFAULT_BUDGET = 500_000
 # What an empty loaded scope costs, in entries (its dicts and key: ~690 bytes, measured so).
-PARTITION_ENTRIES = 3
+PARTITION_ENTRIES = 4
 
 
 def scope_key(filters: FilterNode | None) -> tuple[ScopeKey, FilterNode | None]:
@@ -97,6 +98,11 @@ def _keys_of(payload: dict[str, Any]) -> list[ScopeKey]:
     """Every partition key a record belongs to: the subsets of its scope ids."""
     pairs = [(f, payload[f]) for f in SCOPE_FIELDS if isinstance(payload.get(f), str)]
     return [tuple(sorted(c)) for n in range(len(pairs) + 1) for c in combinations(pairs, n)]
+
+
+def _held(payload: dict[str, Any]) -> dict[str, Any]:
+    """The copy of a payload the index keeps, its keys interned (shared by every record)."""
+    return {sys.intern(k) if type(k) is str else k: v for k, v in payload.items()}
 
 
 class _Partition:
@@ -209,7 +215,8 @@ class KeywordIndex:
         return out
 
     def _counts(self, payload: dict[str, Any]) -> Counter[str]:
-        return Counter(self.tokenize(str(payload.get(self.text_field, ""))))
+        # interned: one string per distinct term in the process, not one per record and scope
+        return Counter(map(sys.intern, self.tokenize(str(payload.get(self.text_field, "")))))
 
     def apply(self, upserts: Sequence[Record], deletes: Sequence[str]) -> None:
         """Mirror one committed write into the loaded partitions: deletes first, then upserts
@@ -224,7 +231,7 @@ class KeywordIndex:
                 keys = [k for k in _keys_of(r.payload) if k in self._parts]
                 if not keys:
                     continue
-                counts, payload = self._counts(r.payload), dict(r.payload)
+                counts, payload = self._counts(r.payload), _held(r.payload)
                 for key in keys:
                     self._held += self._parts[key].add(r.id, counts, payload)
                 self._where[r.id].update(keys)
@@ -255,7 +262,7 @@ class KeywordIndex:
         while True:  # under the lock: a write applied meanwhile waits, then lands here too
             batch = self._store.list(filters=node, limit=self.page, offset=offset)
             for r in batch:
-                part.add(r.id, self._counts(r.payload), dict(r.payload))
+                part.add(r.id, self._counts(r.payload), _held(r.payload))
             if len(batch) < self.page:
                 break
             offset += self.page

@@ -3,12 +3,15 @@
 A keyword-only hit (found by BM25, not among the vector candidates) needs its stored vector to
 get a cosine score. Reading it from the store on every search costs a round trip, so the engine
 keeps the float32 vectors (and payloads) of such hits here, bounded (LRU, ~1.5 KB per vector at
-384 dimensions) and kept current by this process's writes. What other processes change is
+384 dimensions) and kept current by this process's writes. The bound is a count, whatever the
+number of scopes: full (20,000 vectors of 384 d, LoCoMo-sized payloads) it holds ~57 MB
+(benchmarks/keyword_memory.py). What other processes change is
 caught when hits are re-read before they are returned (`memstack.search`).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from array import array
 from collections import OrderedDict
@@ -17,6 +20,11 @@ from typing import Any
 
 from memstack.models import Record
 from memstack.vectors import norm
+
+
+def _held(payload: dict[str, Any]) -> dict[str, Any]:
+    """The copy of a payload kept, its keys interned (one string per key name, not per entry)."""
+    return {sys.intern(k) if type(k) is str else k: v for k, v in payload.items()}
 
 
 def _packed(vector: Sequence[float]) -> tuple[array[float], float]:
@@ -58,7 +66,7 @@ class VectorCache:
                 self._held.pop(rid, None)
             for r in records:
                 if r.vector is not None:
-                    self._held[r.id] = (dict(r.payload), *_packed(r.vector))
+                    self._held[r.id] = (_held(r.payload), *_packed(r.vector))
                     self._held.move_to_end(r.id)
             while len(self._held) > self.max_vectors:
                 self._held.popitem(last=False)
@@ -73,4 +81,4 @@ class VectorCache:
                     if r.vector is None:
                         del self._held[r.id]
                     else:
-                        self._held[r.id] = (dict(r.payload), *_packed(r.vector))
+                        self._held[r.id] = (_held(r.payload), *_packed(r.vector))
