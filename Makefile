@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt requirements-dev.txt contract_tests/pyp
 	@# torch first, pinned to the local CPU wheel, so nothing pulls CUDA packages
 	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt --no-build-isolation -r requirements-dev.txt \
-		-e . -e contract_tests $(foreach p,$(PLUGINS),-e $(p))
+		-e . -e contract_tests $(foreach p,$(PLUGINS),-e '$(p)$(if $(filter %/memstack-sentence-transformers,$(p)),[torch])')
 	@touch $@
 
 demo: $(STAMP)

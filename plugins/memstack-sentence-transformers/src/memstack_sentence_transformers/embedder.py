@@ -1,5 +1,9 @@
 """`sentence-transformers` embedder: one encode call per `embed`, on ONNX Runtime or torch.
 
+ONNX Runtime needs no torch for BERT models such as the default MiniLM (`onnx_build` writes the
+graph from the weights); torch and sentence-transformers are the optional [torch] extra, for
+`backend: torch`, other devices and models the builder does not handle.
+
 The hot path adds nothing per text beyond a type check: prefixes are prepended (torch: encode's
 `prompt` argument), and the result array is converted with a single `.tolist()`. Which runtime
 runs the model is decided once, when the provider is built (`backend`, see `choose_backend`).
@@ -14,13 +18,15 @@ from typing import Any
 
 from memstack import capabilities as caps
 from memstack.errors import InvalidInput, ProviderError
-from memstack_sentence_transformers import onnx_export
+from memstack_sentence_transformers import onnx_build, onnx_export
 from memstack_sentence_transformers.config import SentenceTransformerConfig
 from memstack_sentence_transformers.loading import (
+    TORCH_EXTRA,
     LoadedModel,
     display_name,
     load_error,
     quiet_loading,
+    require_sentence_transformers,
     resolve_model,
     shared_model,
 )
@@ -93,42 +99,88 @@ class SentenceTransformerEmbedder:
             frozenset({caps.QUERY_DOCUMENT_KINDS}) if differs else frozenset()
         )
 
-    def _torch_model(self) -> LoadedModel:
+    def _torch_model(self, field: str, given: Any, why: str) -> LoadedModel:
+        """The SentenceTransformer itself; without the [torch] extra a ConfigError naming the
+        field that led here (`backend`, `device` or `model`) and the install command."""
+        require_sentence_transformers(NAME, field, given, why)
         return shared_model(("sentence-transformer", self.model_id, self.device),
                             lambda: _load(self.model_id, self.device, self._shown))
 
     def _load(self, config: SentenceTransformerConfig) -> tuple[str, LoadedModel]:
         """(backend, loaded model). 'auto' settles on onnx only when nothing stands in the way;
-        an explicit 'onnx' that cannot work fails with the reason."""
+        an explicit 'onnx' that cannot work fails with the reason.
+
+        A BERT model on the CPU is built into an ONNX graph without torch (`onnx_build`), even
+        when torch is installed, so what runs does not depend on what else is installed; other
+        models go through torch's exporter (the [torch] extra) or run on torch."""
         backend = config.backend
         if backend == "torch":
-            return "torch", self._torch_model()
+            return "torch", self._torch_model("backend", "torch", "backend 'torch'")
+        threads = config.threads
+        field, given = ("device", self.device) if self.device != "cpu" else ("model", self._shown)
         problem = _onnx_problem(self.model_id, self.device, explicit=backend == "onnx")
         if problem is None:
-            where = onnx_export.export_dir(self.model_id, config.cache_dir)
-            threads = config.threads
-            key = ("onnx", str(where), threads)
-            if onnx_export.is_exported(where):
-                return "onnx", shared_model(key, lambda: _open_onnx(where, threads))
-            torch_model = self._torch_model()
-            problem = onnx_export.unsupported_reason(torch_model.model)
-            if problem is None and not onnx_export.exporter_available():
-                problem = "exporting it needs the onnx package (pip install onnx)"
-            if problem is None:
+            problem = onnx_build.unsupported_reason(self.model_id)
+            if problem is None:  # the torch-free builder
+                where = onnx_export.export_dir(self.model_id, config.cache_dir, builder="graph")
+                key = ("onnx", str(where), threads)
+                if onnx_export.is_exported(where):  # a broken one fails, naming its directory
+                    return "onnx", shared_model(key, lambda: _open_onnx(where, threads))
                 try:
-                    return "onnx", shared_model(
-                        key, lambda: self._export(torch_model.model, where, threads))
+                    return "onnx", shared_model(key, lambda: self._build(where, threads))
                 except ProviderError as exc:
-                    if backend == "onnx":
+                    if backend == "onnx" or not onnx_export.exporter_available():
                         raise
                     # e.g. a read-only or full cache directory: auto still has torch
                     log.warning("%s; running it with torch", exc)
-                    return "torch", torch_model
+                    return "torch", self._torch_model(field, given, str(exc))
+            if onnx_export.exporter_available():
+                return self._torch_export(config, backend, threads, problem)
+            problem = (f"{problem}, and torch's exporter, which may handle it, needs the "
+                       f"[torch] extra ({TORCH_EXTRA})")
         if backend == "onnx":
             raise ProviderError(NAME, f"cannot run {self._shown!r} on ONNX Runtime: {problem}",
                                 hint="set backend: torch")
         log.info("%s: running %s with torch: %s", NAME, self._shown, problem)
-        return "torch", self._torch_model()
+        return "torch", self._torch_model(field, given, f"running it on torch ({problem})")
+
+    def _torch_export(self, config: SentenceTransformerConfig, backend: str,
+                      threads: int | None, why_not_built: str) -> tuple[str, LoadedModel]:
+        """Models the torch-free builder refuses: torch's exporter, then ONNX Runtime."""
+        where = onnx_export.export_dir(self.model_id, config.cache_dir, builder="torch")
+        key = ("onnx", str(where), threads)
+        if onnx_export.is_exported(where):
+            return "onnx", shared_model(key, lambda: _open_onnx(where, threads))
+        log.info("%s: %s is not built without torch (%s); trying torch's exporter", NAME,
+                 self._shown, why_not_built)
+        torch_model = self._torch_model("model", self._shown, "exporting it")
+        problem = onnx_export.unsupported_reason(torch_model.model)
+        if problem is None:
+            try:
+                return "onnx", shared_model(
+                    key, lambda: self._export(torch_model.model, where, threads))
+            except ProviderError as exc:
+                if backend == "onnx":
+                    raise
+                log.warning("%s; running it with torch", exc)
+                return "torch", torch_model
+        if backend == "onnx":
+            raise ProviderError(NAME, f"cannot run {self._shown!r} on ONNX Runtime: {problem}",
+                                hint="set backend: torch")
+        log.info("%s: running %s with torch: %s", NAME, self._shown, problem)
+        return "torch", torch_model
+
+    def _build(self, where: Path, threads: int | None) -> Any:
+        try:
+            if not onnx_export.is_exported(where):  # another process may have just written it
+                log.info("%s: building the ONNX graph of %s in %s", NAME, self._shown, where)
+                onnx_build.build(self.model_id, where, self.model_id)
+        except Exception as exc:
+            raise ProviderError(NAME, f"building the ONNX graph of {self._shown!r} failed: "
+                                f"{type(exc).__name__}: {exc}",
+                                hint="set backend: torch to run it with sentence-transformers "
+                                f"(the [torch] extra: {TORCH_EXTRA})") from exc
+        return _open_onnx(where, threads)
 
     def _export(self, model: Any, where: Path, threads: int | None) -> Any:
         try:

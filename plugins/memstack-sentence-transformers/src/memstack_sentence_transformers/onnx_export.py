@@ -1,4 +1,7 @@
-"""Exporting a sentence-transformers model to ONNX once, and finding the export again.
+"""Exporting a sentence-transformers model to ONNX with torch once, and finding an export again.
+
+BERT models are built without torch (`onnx_build`); this exporter is the fallback for every
+other model that `unsupported_reason` accepts, and needs the `[torch]` extra.
 
 ONNX Runtime computes the same float32 vectors as torch (within 1e-5) with far less work per
 call on a CPU: on 2 cores MiniLM embeds a 12-token query in ~2.7 ms instead of ~9.5 ms, because
@@ -65,18 +68,29 @@ def runtime_available() -> bool:
 
 
 def exporter_available() -> bool:
-    """torch's exporter can run: it needs the `onnx` package."""
-    return find_spec("onnx") is not None and find_spec("torch") is not None
+    """torch's exporter can run: it needs torch, sentence-transformers and the `onnx` package."""
+    return all(find_spec(m) is not None for m in ("onnx", "torch", "sentence_transformers"))
 
 
 def default_cache_dir() -> Path:
     return cache_home() / "onnx"
 
 
-def export_dir(model_id: str, cache_dir: str | None) -> Path:
-    """Where the export of this model (as its files are now) lives."""
+def export_dir(model_id: str, cache_dir: str | None, *, builder: str = "graph") -> Path:
+    """Where the export of this model (as its files are now) lives. `builder`: "graph" for the
+    torch-free builder (`onnx_build`: keyed to the onnx and onnxruntime versions), "torch" for
+    torch's exporter (keyed to the torch, transformers, sentence-transformers and onnx versions).
+    """
+    if builder == "graph":
+        from memstack_sentence_transformers.onnx_build import versions
+
+        parts: tuple[str, ...] = ("builder=graph", *versions())
+    elif builder == "torch":
+        parts = (f"format={EXPORT_FORMAT}", *_versions())
+    else:
+        raise ValueError(f"builder must be 'graph' or 'torch', got {builder!r}")
     digest = hashlib.sha256()
-    for part in (f"format={EXPORT_FORMAT}", model_id, *_versions()):
+    for part in (*parts, model_id):
         digest.update(part.encode() + b"\0")
     local = Path(model_id)
     if local.is_dir():  # a changed file (new weights, new tokenizer) → another directory
@@ -212,7 +226,7 @@ def _export_graph(hf_model: Any, inputs: tuple[str, ...], sample: Any, path: Pat
             return self.model(**dict(zip(inputs, args, strict=True))).last_hidden_state
 
     axes = {n: {0: "batch", 1: "tokens"} for n in (*inputs, "token_embeddings")}
-    with warnings.catch_warnings(), torch.no_grad(), _quiet_loggers():
+    with warnings.catch_warnings(), torch.no_grad(), quiet_loggers():
         warnings.simplefilter("ignore")
         torch.onnx.export(TokenEmbeddings().eval(), tuple(sample[n] for n in inputs), str(path),
                           dynamo=False, input_names=list(inputs),
@@ -229,7 +243,7 @@ def _fuse(config: Any, path: Path) -> None:
     try:
         from onnxruntime.transformers.optimizer import optimize_model
 
-        with warnings.catch_warnings(), _quiet_loggers():
+        with warnings.catch_warnings(), quiet_loggers():
             warnings.simplefilter("ignore")
             fused = optimize_model(str(path), model_type="bert",
                                    num_heads=int(config.num_attention_heads),
@@ -241,7 +255,7 @@ def _fuse(config: Any, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _quiet_loggers() -> Iterator[None]:
+def quiet_loggers() -> Iterator[None]:
     """The exporter logs advice on the root logger; not the user's concern."""
     root = logging.getLogger()
     level = root.level

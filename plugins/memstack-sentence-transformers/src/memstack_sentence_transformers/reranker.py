@@ -1,7 +1,8 @@
 """`cross-encoder` reranker: a sentence-transformers CrossEncoder scores each query-document pair.
 
 Scores are the model's own output after its configured activation (a sigmoid for the usual
-one-label rerankers, so 0..1); only their order matters to the engine.
+one-label rerankers, so 0..1); only their order matters to the engine. It runs on torch: it
+needs the [torch] extra (`pip install 'memstack-sentence-transformers[torch]'`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from memstack_sentence_transformers.loading import (
     LoadedModel,
     load_error,
     quiet_loading,
+    require_sentence_transformers,
     resolve_model,
     shared_model,
 )
@@ -47,6 +49,8 @@ class CrossEncoderReranker:
     capabilities: frozenset[str] = frozenset()
 
     def __init__(self, config: CrossEncoderConfig) -> None:
+        # before anything else: without the [torch] extra, say so (not "model not found")
+        require_sentence_transformers(NAME, "provider", NAME, "the cross-encoder reranker")
         self.model_id = resolve_model(config.model, NAME)
         self.device = config.device
         self.batch_size = config.batch_size
