@@ -71,9 +71,9 @@ class SearchConfig(BaseModel):
     bm25_b: float = Field(default=0.4, ge=0.0, le=1.0,
                           description="BM25 length normalisation (0 = none, 1 = full)")
     keyword_index_budget: int = Field(
-        default=500_000, ge=1,
+        default=750_000, ge=1,
         description="memory bound of the engine's own BM25 index (stores without keyword "
-        "search), in entries: one per memory plus one per distinct term of it, ~200 bytes each "
+        "search), in entries: one per memory plus one per distinct term of it, ~140 bytes each "
         "measured (~14 per memory; the default ~100 MB). Least recently searched scopes are "
         "dropped past it; a scope larger than it is read from the store for each search")
     similar_for_update: int = Field(default=5, ge=1, le=50,

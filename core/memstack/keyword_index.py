@@ -69,11 +69,11 @@ TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
 
 ScopeKey = tuple[tuple[str, str], ...]
 # Memory bound of the in-process index, in entries (one per record, one per distinct term of a
-# record): ~200 bytes an entry with real memory payloads (LoCoMo turns, ~13.6 entries a memory;
-# benchmarks/keyword_memory.py), so ~100 MB. The `search.keyword_index_budget` default.
-DEFAULT_BUDGET = 500_000
-# What an empty loaded scope costs, in entries (its dicts and key: ~690 bytes, measured so).
-PARTITION_ENTRIES = 4
+# record): ~140 bytes of RSS an entry with real memory payloads (LoCoMo turns, ~14 entries a
+# memory; benchmarks/keyword_memory.py), so ~100 MB. The `search.keyword_index_budget` default.
+DEFAULT_BUDGET = 750_000
+# What an empty loaded scope costs, in entries (its dicts and key: ~640 bytes, measured so).
+PARTITION_ENTRIES = 5
 
 
 def scope_key(filters: FilterNode | None) -> tuple[ScopeKey, FilterNode | None]:
@@ -108,24 +108,32 @@ def _held(payload: dict[str, Any]) -> dict[str, Any]:
 class _Partition:
     """BM25 postings and statistics of the records of one scope. `size` counts its entries:
     one per record and one per distinct term of each record (a posting), what the index's
-    `budget` is spent on."""
+    `budget` is spent on. A term of one record only (most terms of a scope) is posted as an
+    (id, tf) pair rather than a dict: a third of the size. A record's terms are not kept:
+    `terms_of` (the index's tokenizer) reads them again from its payload when it is removed."""
 
-    def __init__(self) -> None:
-        self.postings: dict[str, dict[str, int]] = defaultdict(dict)
+    def __init__(self, terms_of: Callable[[dict[str, Any]], Counter[str]]) -> None:
+        self.terms_of = terms_of
+        self.postings: dict[str, tuple[str, int] | dict[str, int]] = {}
         self.lengths: dict[str, int] = {}
         self.payloads: dict[str, dict[str, Any]] = {}
-        self.terms: dict[str, tuple[str, ...]] = {}
         self.total = 0
         self.size = 0
 
     def add(self, rid: str, counts: Counter[str], payload: dict[str, Any]) -> int:
         """Index one record (not yet held); returns the entries it added."""
+        postings = self.postings
         for tok, tf in counts.items():
-            self.postings[tok][rid] = tf
+            posting = postings.get(tok)
+            if posting is None:
+                postings[tok] = (rid, tf)
+            elif type(posting) is tuple:
+                postings[tok] = {posting[0]: posting[1], rid: tf}
+            else:
+                posting[rid] = tf
         length = sum(counts.values())
         self.lengths[rid] = length
         self.payloads[rid] = payload
-        self.terms[rid] = tuple(counts)
         self.total += length
         self.size += 1 + len(counts)
         return 1 + len(counts)
@@ -134,13 +142,19 @@ class _Partition:
         """Forget one record; returns the entries freed."""
         if rid not in self.lengths:
             return 0
-        terms = self.terms.pop(rid)
+        terms = self.terms_of(self.payloads[rid])
+        postings = self.postings
         for tok in terms:
-            posting = self.postings.get(tok)
-            if posting is not None:
+            posting = postings.get(tok)
+            if type(posting) is tuple:
+                if posting[0] == rid:
+                    del postings[tok]
+            elif posting is not None:
                 posting.pop(rid, None)
-                if not posting:
-                    del self.postings[tok]
+                if len(posting) == 1:  # back to the pair
+                    postings[tok] = next(iter(posting.items()))
+                elif not posting:
+                    del postings[tok]
         self.total -= self.lengths.pop(rid)
         del self.payloads[rid]
         self.size -= 1 + len(terms)
@@ -177,10 +191,11 @@ class KeywordIndex:
         """Forget everything (the store is read again when a scope is next searched)."""
         with self._lock:
             self._parts: OrderedDict[ScopeKey, _Partition] = OrderedDict()
-            self._where: dict[str, set[ScopeKey]] = defaultdict(set)
+            # id → the loaded scopes holding it (a tuple: 48 bytes where a set takes 216)
+            self._where: dict[str, tuple[ScopeKey, ...]] = {}
             self._held = 0
             if self._store is None:
-                self._parts[()] = _Partition()
+                self._parts[()] = _Partition(self._counts)
 
     def sync(self, store: VectorStore, page: int | None = None) -> None:
         """Attach to `store`, the source of truth; partitions load from it when needed."""
@@ -234,7 +249,7 @@ class KeywordIndex:
                 counts, payload = self._counts(r.payload), _held(r.payload)
                 for key in keys:
                     self._held += self._parts[key].add(r.id, counts, payload)
-                self._where[r.id].update(keys)
+                self._where[r.id] = tuple(keys)
             self._shrink()
 
     def refresh(self, records: Sequence[Record], gone: Sequence[str]) -> None:
@@ -244,7 +259,7 @@ class KeywordIndex:
             changed = []
             for r in records:
                 keys = self._where.get(r.id)
-                if keys and self._parts[next(iter(keys))].payloads[r.id] != r.payload:
+                if keys and self._parts[keys[0]].payloads[r.id] != r.payload:
                     changed.append(r)
             if changed or gone:
                 self.apply(changed, list(gone))
@@ -257,7 +272,7 @@ class KeywordIndex:
         if part is not None:
             self._parts.move_to_end(key)
             return part
-        part = _Partition()
+        part = _Partition(self._counts)
         offset = 0
         while True:  # under the lock: a write applied meanwhile waits, then lands here too
             batch = self._store.list(filters=node, limit=self.page, offset=offset)
@@ -270,7 +285,7 @@ class KeywordIndex:
             return part  # larger than the whole budget: serves this search, is not kept
         self._parts[key] = part
         for rid in part.lengths:
-            self._where[rid].add(key)
+            self._where[rid] = (*self._where.get(rid, ()), key)
         self._held += part.size + PARTITION_ENTRIES
         self._shrink()
         return part
@@ -284,11 +299,9 @@ class KeywordIndex:
             old_key, old = self._parts.popitem(last=False)
             self._held -= old.size + PARTITION_ENTRIES
             for rid in old.lengths:
-                where = self._where.get(rid)
-                if where is not None:
-                    where.discard(old_key)
-                    if not where:
-                        del self._where[rid]
+                where = tuple(k for k in self._where.pop(rid, ()) if k != old_key)
+                if where:
+                    self._where[rid] = where
 
     def search(self, query: str, *, limit: int,
                filters: FilterNode | None = None) -> list[tuple[str, float]]:
@@ -311,8 +324,9 @@ class KeywordIndex:
                 posting = part.postings.get(term)
                 if not posting:
                     continue
-                idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-                for rid, tf in posting.items():
+                items = (posting,) if type(posting) is tuple else posting.items()
+                idf = math.log(1 + (n - len(items) + 0.5) / (len(items) + 0.5))
+                for rid, tf in items:
                     if check:
                         ok = allowed.get(rid)
                         if ok is None:
