@@ -148,6 +148,15 @@ FILTERS = [
     {"kind": {"ne": "c"}},
     {"user_id": {"in": ["u1", "u2"]}, "day": {"gt": "2026-01-10"}},
     {"run_id": "r1"},
+    {"user_id": "u0", "mixed": {"ne": 1}},
+    {"mixed": {"nin": ["1", "x"]}},
+    {"mixed": True},
+    {"mixed": {"gte": 1}},
+    {"mixed": {"lt": "b"}},
+    {"tags": {"ne": "red"}},
+    {"mixed": {"contains": 1}},
+    {"NOT": {"mixed": {"eq": 1.0}}},
+    {"nothing": {"ne": 0}},
 ]
 
 
@@ -167,6 +176,9 @@ def test_filters_select_what_the_reference_store_selects(make_store, cached):
             payload["run_id"] = "r1"
         if rng.random() < 0.05:
             payload["user_id"] = 7  # not a string: never in a scope
+        # every type family under one key: numbers (1 and 1.0), bools, strings, lists, None
+        payload["mixed"] = rng.choice([1, 1.0, 2, True, False, "1", "a", "x", None, [1, 2],
+                                       [True], ["1"], 0.5])
         records.append(Record(id=f"m{i:03d}", vector=[rng.gauss(0, 1) for _ in range(4)],
                               payload=payload))
     store = make_store(cache_min_rows=1 if cached else 1000)

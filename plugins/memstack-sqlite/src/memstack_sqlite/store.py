@@ -3,9 +3,9 @@
 Why this shape: a memory layer serves many users with a few hundred memories each, and every
 search is limited to one scope (user_id / agent_id / run_id). The scope fields are real indexed
 columns, so a scoped search reads that scope's rows through the index and scores them exactly
-with numpy: its cost follows the scope, not the collection. Whatever else a filter says is
-evaluated by the reference evaluator (`memstack.filters.matches`) on those rows, so the filter
-semantics are the reference's by construction. Unscoped searches scan the collection in chunks.
+with numpy: its cost follows the scope, not the collection. The rest of a filter is translated to
+SQL over the JSON payload with the reference semantics (`memstack_sqlite.sql_filters`).
+Unscoped searches scan the collection in chunks.
 
 Concurrency: one connection per store object (a lock serialises threads on it); every write is
 one `BEGIN IMMEDIATE` transaction (the write lock taken up front, so WAL readers never have to
@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 
 from memstack.errors import DimensionMismatch, InvalidInput, translate_errors
-from memstack.filters import And, Comparison, FilterNode, matches, require_support
+from memstack.filters import And, Comparison, FilterNode, require_support
 from memstack.keyword_index import scope_key
 from memstack.models import SCOPE_FIELDS, Hit, Record
 from memstack.vectors import check_vector
-from memstack_sqlite import keyword, schema
+from memstack_sqlite import keyword, schema, sql_filters
 from memstack_sqlite.capabilities import capabilities_for
 from memstack_sqlite.config import SqliteConfig
 from memstack_sqlite.scope_cache import Entry, ScopeCache, ScopeKey, Stamps
@@ -40,24 +40,35 @@ CHUNK = 8192  # rows scored at once when a search scans more than a scope
 ID_BATCH = 500  # ids per `IN (...)` (SQLite allows 32,766 variables; smaller keeps plans simple)
 
 
-def _only_scope(filters: FilterNode | None) -> bool:
-    """True when the filter is nothing but top-level scope equalities (the SQL already applies
-    all of it, so no row needs the reference evaluator)."""
-    if filters is None:
-        return True
-    children = filters.children if isinstance(filters, And) else (filters,)
-    return all(isinstance(c, Comparison) and c.field in SCOPE_FIELDS and c.op == "eq"
-               and isinstance(c.value, str) for c in children)
+def _is_scope(node: FilterNode) -> bool:
+    return (isinstance(node, Comparison) and node.field in SCOPE_FIELDS and node.op == "eq"
+            and isinstance(node.value, str))
 
 
-def _where(filters: FilterNode | None, prefix: str = "") -> tuple[str, list[str]]:
-    """The SQL condition selecting the filter's scope (every row the filter can match is in it),
-    and its parameters. Empty when the filter names no scope."""
+def _rest(filters: FilterNode | None) -> FilterNode | None:
+    """The filter without its top-level scope equalities (which the scope columns apply)."""
+    if filters is None or _is_scope(filters):
+        return None
+    if not isinstance(filters, And):
+        return filters
+    rest = tuple(c for c in filters.children if not _is_scope(c))
+    return None if not rest else rest[0] if len(rest) == 1 else And(rest)
+
+
+def _where(filters: FilterNode | None, prefix: str = "", *,
+           scope_only: bool = False) -> tuple[str, list[Any]]:
+    """The SQL condition of a filter: its scope equalities on the indexed scope columns (every
+    row the filter can match is in that scope), then the rest translated over the JSON payload
+    (`sql_filters`), unless `scope_only`. Empty when there is nothing to select."""
     key, _ = scope_key(filters)
-    if not key:
-        return "", []
-    return (" WHERE " + " AND ".join(f"{prefix}{f} = ?" for f, _ in key),
-            [v for _, v in key])
+    parts = [f"{prefix}{f} = ?" for f, _ in key]
+    params: list[Any] = [v for _, v in key]
+    rest = None if scope_only else _rest(filters)
+    if rest is not None:
+        cond, more = sql_filters.condition(rest, f"{prefix}payload")
+        parts.append(cond)
+        params.extend(more)
+    return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 
 def _scope_values(payload: dict[str, Any]) -> list[str | None]:
@@ -293,26 +304,27 @@ class SqliteStore:
                       q: np.ndarray, qn: float, limit: int) -> list[tuple[str, float]]:
         """A scoped search: the scope's rows through its index (or the cache, when no write
         touched the scope since), the rest of the filter by the reference evaluator."""
-        check = not _only_scope(filters)
-        where, params = _where(filters)
+        rest = _rest(filters)
+        scope, scope_params = _where(filters, scope_only=True)
         stamps = self._stamps(db, key)
         entry = self._cache.get(key, stamps)
         allowed: set[str] | None = None
         if entry is None:
-            cols = "id, vec, payload" if check else "id, vec"
-            rows = db.execute(f"SELECT {cols} FROM {self._t}{where}", params).fetchall()
+            # the whole scope (what the cache keeps), with the rest of the filter as a column
+            cond, cond_params = sql_filters.condition(rest)
+            rows = db.execute(f"SELECT id, vec, {cond} FROM {self._t}{scope}",
+                              [*cond_params, *scope_params]).fetchall()
             if not rows:
                 return []
             m = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(
                 len(rows), -1)
             entry = Entry(stamps, [r[0] for r in rows], m, np.sqrt(np.einsum("ij,ij->i", m, m)))
             self._cache.put(key, entry)
-            if check:
-                allowed = {r[0] for r in rows if matches(filters, json.loads(r[2]))}
-        elif check:
-            allowed = {rid for rid, text in db.execute(
-                f"SELECT id, payload FROM {self._t}{where}", params)
-                if matches(filters, json.loads(text))}
+            if rest is not None:
+                allowed = {r[0] for r in rows if r[2]}
+        elif rest is not None:
+            where, params = _where(filters)
+            allowed = {rid for (rid,) in db.execute(f"SELECT id FROM {self._t}{where}", params)}
         if allowed is None:
             return self._top(entry.ids, entry.matrix, entry.norms, q, qn, limit)
         keep = [i for i, rid in enumerate(entry.ids) if rid in allowed]
@@ -333,15 +345,11 @@ class SqliteStore:
 
     def _ranked_scan(self, db: sqlite3.Connection, filters: FilterNode | None, q: np.ndarray,
                      qn: float, limit: int) -> list[tuple[str, float]]:
-        """No scope in the filter: every row, in chunks (bounded memory at any N)."""
-        check = filters is not None
-        cur = db.execute(f"SELECT id, vec{', payload' if check else ''} FROM {self._t}")
+        """No scope in the filter: every row it selects, in chunks (bounded memory at any N)."""
+        where, params = _where(filters)
+        cur = db.execute(f"SELECT id, vec FROM {self._t}{where}", params)
         best: list[tuple[str, float]] = []
         while rows := cur.fetchmany(CHUNK):
-            if check:
-                rows = [r for r in rows if matches(filters, json.loads(r[2]))]
-                if not rows:
-                    continue
             m = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(
                 len(rows), -1)
             top = self._top([r[0] for r in rows], m, np.sqrt(np.einsum("ij,ij->i", m, m)),
@@ -400,36 +408,18 @@ class SqliteStore:
         if limit is not None and limit < 1:
             return []
         where, params = _where(filters)
-        sql = f"SELECT id, payload FROM {self._t}{where} ORDER BY seq"
         with self._read("list") as db:
-            if _only_scope(filters):
-                rows = db.execute(sql + " LIMIT ? OFFSET ?",
-                                  [*params, -1 if limit is None else limit, max(offset, 0)])
-                return [Record(id=rid, payload=json.loads(text)) for rid, text in rows]
-            out: list[Record] = []
-            skip = max(offset, 0)
-            for rid, text in db.execute(sql, params):
-                payload = json.loads(text)
-                if not matches(filters, payload):
-                    continue
-                if skip:
-                    skip -= 1
-                    continue
-                out.append(Record(id=rid, payload=payload))
-                if limit is not None and len(out) >= limit:
-                    break
-            return out
+            rows = db.execute(f"SELECT id, payload FROM {self._t}{where} ORDER BY seq"
+                              " LIMIT ? OFFSET ?",
+                              [*params, -1 if limit is None else limit, max(offset, 0)])
+            return [Record(id=rid, payload=json.loads(text)) for rid, text in rows]
 
     def count(self, filters: FilterNode | None = None) -> int:
         require_support(NAME, filters, self.capabilities)
         where, params = _where(filters)
         with self._read("count") as db:
-            if _only_scope(filters):
-                return int(db.execute(f"SELECT count(*) FROM {self._t}{where}",
-                                      params).fetchone()[0])
-            return sum(1 for (text,) in db.execute(
-                f"SELECT payload FROM {self._t}{where}", params)
-                if matches(filters, json.loads(text)))
+            return int(db.execute(f"SELECT count(*) FROM {self._t}{where}",
+                                  params).fetchone()[0])
 
     # ---- keyword search --------------------------------------------------------------------
     def keyword_query(
@@ -440,8 +430,9 @@ class SqliteStore:
         terms = sorted(set(self._tokenize(text)))
         if not terms or limit < 1:
             return []
-        where, params = _where(filters)
-        kw_where, _ = _where(filters, "k.")
+        where, params = _where(filters, scope_only=True)
+        kw_where, _ = _where(filters, "k.", scope_only=True)
+        cond, cond_params = sql_filters.condition(_rest(filters))
         marks = ",".join("?" * len(terms))
         term_cond = f"k.term IN ({marks})"
         kw_sql = (f"SELECT k.seq, k.term, k.tf FROM {self._kw} k"
@@ -451,20 +442,16 @@ class SqliteStore:
                                   params).fetchone()
             postings = db.execute(kw_sql, [*params, *terms]).fetchall()
             seqs = list({seq for seq, _, _ in postings})
-            rows: dict[int, tuple[str, int, str]] = {}
+            rows: dict[int, tuple[str, int, str, int]] = {}
             for part in _chunks(seqs):
                 qmarks = ",".join("?" * len(part))
-                for seq, rid, length, payload in db.execute(
-                        f"SELECT seq, id, kw_len, payload FROM {self._t} WHERE seq IN ({qmarks})",
-                        list(part)):
-                    rows[seq] = (rid, length, payload)
+                for seq, rid, length, payload, ok in db.execute(
+                        f"SELECT seq, id, kw_len, payload, {cond} FROM {self._t}"
+                        f" WHERE seq IN ({qmarks})", [*cond_params, *part]):
+                    rows[seq] = (rid, length, payload, ok)
         postings = [p for p in postings if p[0] in rows]
         scores = keyword.bm25(postings, {s: r[1] for s, r in rows.items()}, n, total)
-        parsed: dict[int, dict[str, Any]] = {}
-        if not _only_scope(filters):
-            parsed = {s: json.loads(rows[s][2]) for s in scores}
-            scores = {s: v for s, v in scores.items() if matches(filters, parsed[s])}
-        best = heapq.nsmallest(limit, scores.items(), key=lambda p: (-p[1], rows[p[0]][0]))
-        return [Hit(id=rows[s][0], score=score,
-                    payload=parsed[s] if s in parsed else json.loads(rows[s][2]))
+        best = heapq.nsmallest(limit, ((s, v) for s, v in scores.items() if rows[s][3]),
+                               key=lambda p: (-p[1], rows[p[0]][0]))
+        return [Hit(id=rows[s][0], score=score, payload=json.loads(rows[s][2]))
                 for s, score in best]
