@@ -42,6 +42,8 @@ def test_example_plugin_passes_the_contract_suite(installed, suite_runner, tmp_p
     assert skipped == {
         "capability not declared: store does not declare 'multiprocess'",
         "capability not declared: store has no native keyword search ('keyword_search')",
+        "capability not declared: store has no one-call hybrid search ('hybrid_query'); the "
+        "engine combines `query` and `keyword_query`",
         "capability not declared: store has no payload-free query ('query_ids'); hybrid "
         "search uses `query`",
         "capability not declared: store has no separate write for new ids ('insert'); the "

@@ -38,6 +38,9 @@ EXACT_SEARCH = "exact_search"  # query results are exact (brute force), not appr
 KEYWORD_SEARCH = "keyword_search"  # store has its own full-text search (keyword_query)
 # `query_ids`: the ids and scores `query` would return, without reading payloads.
 QUERY_IDS = "query_ids"
+# `hybrid_query`: the `query` hits and the `keyword_query` hits (with the cosine similarity of
+# each keyword hit) from one call, so hybrid search costs one trip to a store that has both.
+HYBRID_QUERY = "hybrid_query"
 # `insert`: write records the caller has checked are not stored, skipping what replacing needs.
 INSERT = "insert"
 # A write may take a moment to show in reads; the contract suite then waits (bounded) for it.
@@ -56,6 +59,8 @@ STANDARD_REASONS: dict[str, str] = {
     EXACT_SEARCH: "store is approximate (no 'exact_search'); recall is checked instead",
     KEYWORD_SEARCH: "store has no native keyword search ('keyword_search')",
     QUERY_IDS: "store has no payload-free query ('query_ids'); hybrid search uses `query`",
+    HYBRID_QUERY: "store has no one-call hybrid search ('hybrid_query'); the engine combines "
+                  "`query` and `keyword_query`",
     INSERT: "store has no separate write for new ids ('insert'); the engine uses `upsert`",
     QUERY_DOCUMENT_KINDS: "embedder does not distinguish query and document kinds",
     STRUCTURED_OUTPUT: "LLM does not declare native structured output",

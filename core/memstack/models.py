@@ -35,6 +35,20 @@ class Hit(BaseModel):
     payload: Payload = Field(default_factory=dict)
 
 
+class HybridHits(BaseModel):
+    """Both candidate lists of one hybrid search, read by the store together (`hybrid_query`).
+
+    `vector` is what `query` returns (nearest first, score = cosine similarity); `keyword` what
+    `keyword_query` returns (best first, score = the keyword score); `similarity` holds the
+    cosine similarity of every keyword hit's stored vector, so the engine fuses the two lists
+    without reading anything back.
+    """
+
+    vector: list[Hit] = Field(default_factory=list)
+    keyword: list[Hit] = Field(default_factory=list)
+    similarity: dict[str, float] = Field(default_factory=dict)
+
+
 class ChatMessage(BaseModel):
     """A chat message as LLM APIs know it."""
 

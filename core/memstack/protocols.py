@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from memstack.filters.tree import FilterNode
-from memstack.models import ChatMessage, HistoryEntry, Hit, Record
+from memstack.models import ChatMessage, HistoryEntry, Hit, HybridHits, Record
 
 EmbedKind = Literal["document", "query"]
 
@@ -58,6 +58,22 @@ class KeywordSearch(Protocol):
     def keyword_query(
         self, text: str, *, limit: int, filters: FilterNode | None = None
     ) -> list[Hit]: ...
+
+
+@runtime_checkable
+class HybridQuery(Protocol):
+    """Optional, with capabilities `hybrid_query` and `keyword_search`: one call for both sides.
+
+    Returns exactly what `query(vector, limit=limit, filters=filters)` and
+    `keyword_query(text, limit=keyword_limit, filters=filters)` return, plus the cosine
+    similarity of each keyword hit, read at one point in time. A store that reaches its data
+    over a network saves the round trips of separate calls and of reading keyword-only hits back.
+    """
+
+    def hybrid_query(
+        self, vector: Sequence[float], text: str, *, limit: int, keyword_limit: int,
+        filters: FilterNode | None = None,
+    ) -> HybridHits: ...
 
 
 @runtime_checkable

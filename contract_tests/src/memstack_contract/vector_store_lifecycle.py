@@ -16,7 +16,7 @@ import pytest
 from memstack import capabilities as caps
 from memstack.filters import parse_filter
 from memstack.models import Hit, Record
-from memstack.protocols import KeywordSearch
+from memstack.protocols import HybridQuery, KeywordSearch
 from memstack_contract import data, guard
 from memstack_contract.base import Builder, build_source
 from memstack_contract.data import assert_equal, payload_problem
@@ -226,6 +226,42 @@ class LifecycleTests:
             assert store.keyword_query("zebra", limit=5, filters=parse_filter({"group": "b"})) == []
             [one] = store.keyword_query("lion", limit=5, filters=parse_filter({"group": "a"}))
             assert one.id == "k2" and one.payload["group"] == "a"
+
+    @contract(since=3, group="keyword")
+    def test_hybrid_query_is_query_and_keyword_query(self, store: Any) -> None:
+        """One call returns what the two calls do, plus each keyword hit's cosine similarity."""
+        declared = self.caps(store)
+        self.require(declared, caps.HYBRID_QUERY)
+        assert caps.KEYWORD_SEARCH in declared, "declares hybrid_query without keyword_search"
+        assert isinstance(store, HybridQuery), "declares hybrid_query without hybrid_query()"
+        words = ["zebra", "lion", "library", "road", "quiet"]
+        records = [Record(id=f"h{n:02d}", vector=vec,
+                          payload={"text": f"{words[n % 5]} {words[(n * 3) % 5]} note {n}",
+                                   "group": "ab"[n % 2]})
+                   for n, vec in enumerate(r.vector for r in data.search_records()[:24])]
+        self.load(store, records)
+        by_id = {r.id: r for r in records}
+        tol = self.tolerance(store)
+        query = data.query_vector()
+        for node in [None, *([parse_filter({"group": "a"})] if "filter:eq" in declared else [])]:
+            for text, limit, keyword_limit in [("zebra road", 5, 8), ("lion", 30, 3),
+                                               ("nothing matches", 4, 4), ("zebra", 0, 5),
+                                               ("quiet", 3, 0)]:
+                got = store.hybrid_query(query, text, limit=limit, keyword_limit=keyword_limit,
+                                         filters=node)
+                where = f"hybrid_query({text!r}, limit={limit}, keyword_limit={keyword_limit})"
+                want_v = store.query(query, limit=limit, filters=node) if limit > 0 else []
+                want_k = (store.keyword_query(text, limit=keyword_limit, filters=node)
+                          if keyword_limit > 0 else [])
+                assert [h.id for h in got.vector] == [h.id for h in want_v], where
+                assert [h.id for h in got.keyword] == [h.id for h in want_k], where
+                for a, b in [*zip(got.vector, want_v), *zip(got.keyword, want_k)]:
+                    assert abs(a.score - b.score) <= tol, f"{where}: score of {a.id}"
+                    assert payload_problem(f"{where} {a.id}", a.payload, b.payload) is None
+                assert set(got.similarity) == {h.id for h in got.keyword}, where
+                for rid, sim in got.similarity.items():
+                    want = data.cosine(query, by_id[rid].vector or [])
+                    assert abs(sim - want) <= tol, f"{where}: similarity of {rid}"
 
 
 
