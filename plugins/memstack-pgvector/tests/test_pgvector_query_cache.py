@@ -29,9 +29,15 @@ def _expected(records: list[Record], users: set[str]) -> set[str]:
 def test_shapes_not_values_or_fields_pick_the_statement() -> None:
     from memstack_pgvector.sql_filters import bind
 
-    a_shape, a_params = bind(parse_filter({"user_id": "alice"}))
-    b_shape, b_params = bind(parse_filter({"agent_id": SECRET}))
+    a_shape, a_params = bind(parse_filter({"topic": "alice"}))
+    b_shape, b_params = bind(parse_filter({"other_field": SECRET}))
     assert a_shape == b_shape and a_params != b_params
+    # a scope field's name is in the shape (one of three constants, for its B-tree index);
+    # its value is not
+    u_shape, u_params = bind(parse_filter({"user_id": SECRET}))
+    assert u_shape == ("scope", "user_id") and SECRET in u_params
+    assert bind(parse_filter({"agent_id": SECRET}))[0] == ("scope", "agent_id")
+    assert bind(parse_filter({"user_id": 5}))[0] == ("eq",)  # not a string: containment alone
     assert bind(parse_filter({"u": {"in": ["a", "b"]}}))[0] != bind(parse_filter({"u": "a"}))[0]
     assert bind(parse_filter({"n": {"gt": 1}}))[0] != bind(parse_filter({"n": {"gt": "1"}}))[0]
     assert SECRET not in repr(b_shape)

@@ -26,13 +26,15 @@ from psycopg import sql
 
 from memstack.filters import FilterNode
 from memstack.keyword_index import TOKENIZERS, scope_key
-from memstack_pgvector.sql_filters import bind, condition
+from memstack_pgvector.sql_filters import Shape, bind, condition
 
 TEXT_FIELD = "text"
 K1, B = 1.2, 0.4  # the engine's defaults (SearchConfig.bm25_k1 / bm25_b)
 MAX_POSITIONS = 256  # Postgres keeps at most 256 positions per lexeme: tf saturates long before
 MAX_LEXEME_BYTES = 2046  # longer lexemes are refused by tsvector
 TOKENIZER_TAG = "memstack tokenizer="  # the column comment records which tokenizer wrote it
+# What the statement's text depends on: (scope shape, whole-filter shape, with distance).
+KeywordShape = tuple[Shape, Shape, bool]
 
 
 def tokenizer(name: str) -> Callable[[str], list[str]]:
@@ -58,20 +60,37 @@ def query_terms(text: str, tokenize: Callable[[str], list[str]]) -> list[str]:
 
 
 def keyword_statement(table: sql.Composable, filters: FilterNode | None, terms: list[str],
-                      limit: int, *, k1: float = K1, b: float = B
+                      limit: int, *, k1: float = K1, b: float = B, vector: Any = None
                       ) -> tuple[sql.Composable, list[Any]]:
-    """The BM25 statement and its parameters: rows (id, payload, score), best first, ties by id.
+    """The BM25 statement and its parameters: rows (id, payload, score), best first, ties by id;
+    with a query `vector`, each row also carries its cosine distance to it (hybrid search)."""
+    key, params = keyword_params(filters, terms, limit, vector=vector)
+    return keyword_sql(table, key, k1=k1, b=b), params
+
+
+def keyword_params(filters: FilterNode | None, terms: list[str], limit: int, *,
+                   vector: Any = None) -> tuple[KeywordShape, list[Any]]:
+    """The statement's shape (what its SQL text depends on: a cache key) and its parameters."""
+    _, scope_node = scope_key(filters)
+    scope_shape, scope_params = bind(scope_node)
+    full_shape, full_params = bind(filters)
+    tsquery = " | ".join(f"'{t}'" for t in terms)
+    params = [*full_params, *scope_params, tsquery, terms, *scope_params, limit]
+    return (scope_shape, full_shape, vector is not None), params + (
+        [vector] if vector is not None else [])
+
+
+def keyword_sql(table: sql.Composable, key: KeywordShape, *, k1: float = K1, b: float = B
+                ) -> sql.Composable:
+    """The BM25 statement of a shape.
 
     `m` holds one row per (scope row holding a query term, term) with the term frequency and
     whether the whole filter accepts the row; `d` the document frequencies within the scope;
     `s` the scope's size and total length. Scores are positive (idf > 0 for every df).
     """
-    _, scope_node = scope_key(filters)
-    scope_shape, scope_params = bind(scope_node)
-    full_shape, full_params = bind(filters)
+    scope_shape, full_shape, with_distance = key
     scope_cond, full_cond = condition(scope_shape), condition(full_shape)
-    tsquery = " | ".join(f"'{t}'" for t in terms)
-    query = sql.SQL(
+    return sql.SQL(
         "WITH m AS MATERIALIZED ("
         " SELECT id, kw_len, {full} AS ok, u.lexeme, cardinality(u.positions)::float8 AS tf"
         " FROM {t}, unnest(kw) AS u(lexeme, positions, weights)"
@@ -85,9 +104,8 @@ def keyword_statement(table: sql.Composable, filters: FilterNode | None, terms: 
         " / CASE WHEN s.total > 0 THEN s.total / s.n ELSE 1 END))) AS score"
         " FROM m JOIN d USING (lexeme) CROSS JOIN s WHERE m.ok"
         " GROUP BY m.id ORDER BY score DESC, m.id LIMIT %s)"
-        " SELECT x.id, r.payload, x.score FROM x JOIN {t} r ON r.id = x.id"
+        " SELECT x.id, r.payload, x.score{distance} FROM x JOIN {t} r ON r.id = x.id"
         " ORDER BY x.score DESC, x.id"
     ).format(t=table, full=full_cond, scope=scope_cond, k1=sql.Literal(float(k1)),
-             k1p=sql.Literal(float(k1) + 1), b=sql.Literal(float(b)))
-    params = [*full_params, *scope_params, tsquery, terms, *scope_params, limit]
-    return query, params
+             k1p=sql.Literal(float(k1) + 1), b=sql.Literal(float(b)),
+             distance=sql.SQL(", r.embedding <=> %s" if with_distance else ""))

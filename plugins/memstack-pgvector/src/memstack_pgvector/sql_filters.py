@@ -11,7 +11,10 @@ How each operator reproduces `memstack.filters.reference` exactly:
 
 - eq / in: `payload @> {"f": v}`. jsonb containment compares numbers numerically (1 = 1.0),
   keeps booleans apart from numbers, and never matches a list field against a scalar or a
-  missing field. It is also what the `jsonb_path_ops` GIN index accelerates (scope filters).
+  missing field. It is also what the `jsonb_path_ops` GIN index accelerates. A scope field
+  (user_id, agent_id, run_id) equal to a string adds `payload ->> 'f' = v` in front, which the
+  store's B-tree index on that expression answers; the containment still decides the match (a
+  number 5 has the text '5' too).
 - contains: `payload @> {"f": [v]}` — only a list field holding an equal scalar element matches.
 - ne / nin: the field is a present scalar (`jsonb_typeof` is string, number or boolean) and
   not eq; so a missing/null/list field never matches, a different type always does.
@@ -30,12 +33,14 @@ from psycopg.types.json import Jsonb
 
 from memstack.filters import And, Comparison, FilterNode, Not, Or
 from memstack.filters.parse import family
+from memstack.models import SCOPE_FIELDS
 from memstack_pgvector.jsonenc import dumps
 
 _RANGE_SQL = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 PAYLOAD = sql.Identifier("payload")
-# A shape: ("eq",), ("contains",), ("in" | "ne" | "nin", n), ("gt" | ... , "num" | "str"),
-# ("and" | "or", *child shapes), ("not", child shape); None for no filter.
+# A shape: ("eq",), ("scope", field), ("contains",), ("in" | "ne" | "nin", n),
+# ("gt" | ... , "num" | "str"), ("and" | "or", *child shapes), ("not", child shape); None for no
+# filter.
 Shape = tuple[Any, ...] | None
 
 
@@ -65,6 +70,9 @@ def _bind(node: FilterNode, params: list[Any]) -> tuple[Any, ...]:
 def _bind_comparison(c: Comparison, params: list[Any]) -> tuple[Any, ...]:
     op, field, value = c.op, c.field, c.value
     if op == "eq":
+        if field in SCOPE_FIELDS and isinstance(value, str):
+            params += [value, _jsonb({field: value})]
+            return ("scope", field)  # one of three constant names: never text from a user
         params.append(_jsonb({field: value}))
         return ("eq",)
     if op == "contains":
@@ -103,6 +111,9 @@ def _condition(shape: tuple[Any, ...], col: sql.Composable) -> sql.Composable:
         return sql.SQL("(NOT {})").format(_condition(shape[1], col))
     if kind in ("eq", "contains"):
         return _contains(col)
+    if kind == "scope" and shape[1] in SCOPE_FIELDS:
+        return sql.SQL("(({col} ->> {field}) = %s AND {col} @> %s)").format(
+            col=col, field=sql.Literal(shape[1]))
     if kind == "in":
         return _any_equal(col, shape[1])
     if kind in ("ne", "nin"):
