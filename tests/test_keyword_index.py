@@ -588,3 +588,34 @@ def test_similarities_agree_with_and_without_numpy(monkeypatch: pytest.MonkeyPat
     assert fast.keys() == slow.keys() and fast["zero"] == slow["zero"] == fast["none"] == 0.0
     assert all(abs(fast[r] - slow[r]) < 1e-12 for r in fast)
     assert max(fast.values()) > 0.1  # real similarities were compared
+
+
+# --- benchmarks/keyword_memory.py on a tiny size ------------------------------------------------
+def test_keyword_memory_benchmark_on_a_tiny_size() -> None:
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "keyword_memory.py"
+    spec = importlib.util.spec_from_file_location("memstack_bench_keyword_memory", script)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench
+    spec.loader.exec_module(bench)
+    texts = [f"Speaker: turn {i} about {WORDS[i % len(WORDS)]} and {WORDS[i * 7 % len(WORDS)]}"
+             for i in range(50)]
+    store = bench.ScopeStore(texts, scopes=30, per_scope=6)
+    node = parse_filter({"user_id": store.user(4)})
+    listed = store.list(filters=node, limit=4, offset=0) + store.list(filters=node, limit=4,
+                                                                      offset=4)
+    assert [r.id for r in listed] == [r.id for r in store.records(4)] and len(listed) == 6
+    assert {r.payload["user_id"] for r in listed} == {store.user(4)}
+    assert store.list(filters=node)[0].payload == listed[0].payload  # the same every time
+    with pytest.raises(ValueError):
+        store.list(filters=None)
+    report = bench.measure("budget", store, [10, 30], budget=150, timing=5)
+    assert [r["scopes"] for r in report["rows"]] == [10, 30]
+    assert all(r["held"] <= 150 and r["scopes_held"] < 30 for r in report["rows"])
+    assert report["fresh_scope_ms"] is not None and report["loaded_scope_ms"] is not None
+    whole = bench.measure("unbounded", store, [30], timing=5)
+    assert whole["rows"][0]["scopes_held"] == 30 and whole["fresh_scope_ms"] is None
