@@ -175,7 +175,6 @@ class Writer:
     def apply(self, changes: Sequence[Change]) -> None:
         if not changes:
             return
-        records = [c.record for c in changes if c.record is not None]
         deletes = [c.memory_id for c in changes if c.kind == "DELETE"]
         fresh: list[Record] = []  # ids checked free: the store may skip replace's read
         replace: list[Record] = []
@@ -184,19 +183,29 @@ class Writer:
             if c.record is not None:
                 (closes if c.closes else fresh if c.new and self.inserts else replace
                  ).append(c.record)
+        self.write([c.entry for c in changes], insert=fresh, upsert=replace, closes=closes,
+                   delete=deletes)
+
+    def write(self, entries: Sequence[HistoryEntry], *, insert: Sequence[Record] = (),
+              upsert: Sequence[Record] = (), closes: Sequence[Record] = (),
+              delete: Sequence[str] = ()) -> None:
+        """The one journaled write every change goes through (`apply`, and `memstack import`
+        with histories of its own): history pending, then the store (inserts, upserts, the
+        records that close a version in a call of their own after them, deletes), history
+        committed; then the keyword side and vector cache."""
 
         def write() -> None:
-            if fresh:
-                self.store.insert(fresh)  # type: ignore[attr-defined]
-            if replace:
-                self.store.upsert(replace)
+            if insert:
+                self.store.insert(insert)  # type: ignore[attr-defined]
+            if upsert:
+                self.store.upsert(upsert)
             if closes:
                 self.store.upsert(closes)
-            if deletes:
-                self.store.delete(deletes)
+            if delete:
+                self.store.delete(delete)
 
-        journal.apply([c.entry for c in changes], self.store, self.history, write)
-        self.searcher.apply(records, deletes)
+        journal.apply(list(entries), self.store, self.history, write)
+        self.searcher.apply([*insert, *upsert, *closes], delete)
 
     @staticmethod
     def announce(changes: Sequence[Change]) -> None:

@@ -350,11 +350,4 @@ def _import_chunk(memory: Any, chunk: Sequence[_Item], same_embedder: bool,
                                                  new_hash=h, actor_id=it.actor_id))
         if not entries and not records:
             return
-        if not records:  # history of deleted memories only
-            history.begin(entries)
-            history.commit([e.entry_id for e in entries])
-            return
-        journal.apply(entries, store, history, lambda: store.upsert(records))
-        searcher = getattr(memory, "searcher", None)  # keyword side and vector cache in step
-        if searcher is not None:
-            searcher.apply(records, [])
+        memory._writer.write(entries, upsert=records)  # the engine's one journaled write
