@@ -1,8 +1,8 @@
 """What the `sqlite` store declares. No store import: the plugin module reads it at start-up.
 
 - every filter operator, AND / OR / NOT and string ranges: the scope equalities of a filter
-  select rows through the scope indexes, the rest is evaluated with the reference evaluator
-  (`memstack.filters.matches`) over that scope's rows, so the semantics are the reference's;
+  select rows through the scope indexes, the rest is translated to SQL over the JSON payload
+  with the reference semantics (`memstack_sqlite.sql_filters`);
 - `exact_search`: cosine over every row the filter selects (numpy), no approximate index;
 - `persistent`, `multiprocess`: one SQLite file in WAL mode, writes in `BEGIN IMMEDIATE`
   transactions with a busy timeout;

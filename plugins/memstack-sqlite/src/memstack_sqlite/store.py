@@ -361,8 +361,11 @@ class SqliteStore:
     def _top(ids: Sequence[str], m: np.ndarray, norms: np.ndarray, q: np.ndarray, qn: float,
              limit: int) -> list[tuple[str, float]]:
         """The best `limit` rows by (cosine desc, id asc): float32 products (scores within
-        ~1e-6 of the exact cosine), every row tying at the boundary considered."""
-        dots = m @ q
+        ~1e-6 of the exact cosine), every row tying at the boundary considered. `einsum`, not
+        `m @ q`: a matrix-vector product goes to multi-threaded BLAS, whose threads wait for
+        each other on a busy machine (measured: 1,903 × 384 took 20 ms p50 with OpenBLAS's
+        two threads under load, 0.1 ms with einsum's single loop)."""
+        dots = np.einsum("ij,j->i", m, q)
         denom = norms * np.float32(qn)
         scores = np.divide(dots, denom, out=np.zeros_like(dots), where=denom > 0)
         n = len(ids)
