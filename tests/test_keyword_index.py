@@ -261,6 +261,24 @@ def test_writes_to_dropped_scopes_do_not_come_back_stale() -> None:
         assert ix.ids() == {rid for texts in ix.partitions().values() for rid in texts}
 
 
+def test_a_record_listed_twice_is_held_and_counted_once() -> None:
+    """A store paging over a changing collection may return a record twice."""
+    plain = scoped_store(random.Random(2), [7, 5])
+
+    class Overlapping:  # every page after the first starts one record early
+        def list(self, *, filters: FilterNode | None = None, limit: int | None = None,
+                 offset: int = 0) -> list[Record]:
+            return plain.list(filters=filters, limit=limit, offset=max(0, offset - 1))
+
+    ix = KeywordIndex(budget=None, page=3)
+    ix.sync(Overlapping())  # type: ignore[arg-type]
+    node = parse_filter({"user_id": "u0"})
+    assert ix.search("tea dog", limit=50, filters=node) == truth(plain, "tea dog", node)
+    assert ix.held == entries_of(ix)
+    ix.apply([], [r.id for r in plain.list(filters=node)])
+    assert ix.held == PARTITION_ENTRIES and ix.partitions() == {(("user_id", "u0"),): {}}
+
+
 def test_engine_budget_comes_from_the_search_config(base_config: dict[str, Any]) -> None:
     assert SearchConfig().keyword_index_budget == DEFAULT_BUDGET
     with pytest.raises(ConfigError):

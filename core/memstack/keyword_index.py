@@ -121,7 +121,9 @@ class _Partition:
         self.size = 0
 
     def add(self, rid: str, counts: Counter[str], payload: dict[str, Any]) -> int:
-        """Index one record (not yet held); returns the entries it added."""
+        """Index one record (replacing a copy held, say a store paging twice over it);
+        returns the change in entries."""
+        freed = self.remove(rid)
         postings = self.postings
         for tok, tf in counts.items():
             posting = postings.get(tok)
@@ -136,7 +138,7 @@ class _Partition:
         self.payloads[rid] = payload
         self.total += length
         self.size += 1 + len(counts)
-        return 1 + len(counts)
+        return 1 + len(counts) - freed
 
     def remove(self, rid: str) -> int:
         """Forget one record; returns the entries freed."""
