@@ -38,6 +38,13 @@ def test_scoped_reads_use_the_scope_indexes(make_store):
         text = plan(store, f'SELECT seq, term, tf FROM "t__kw" WHERE {field} = ? AND term IN '
                     "(?, ?)", ["u1", "word1", "common"])
         assert f"USING COVERING INDEX t__kw_{field} ({field}=? AND term=?)" in text, text
+    # the store's own condition for a scope plus the engine's time view keeps to the index
+    from memstack_sqlite.store import _where
+
+    view = {"user_id": "u1", "NOT": {"expires_at_ts": {"lte": 5}}, "kind": {"in": ["a", "b"]}}
+    where, params = _where(parse_filter(view))
+    text = plan(store, f'SELECT id FROM "t"{where}', params)
+    assert "USING INDEX t__user_id (user_id=?)" in text, text
     # and the store's own statements select the same rows the reference does
     node = parse_filter({"user_id": "u1"})
     assert store.count(node) == 10
