@@ -273,14 +273,9 @@ class LookupEmbedder:
 
 def engine_search(provider: str, store_config: dict[str, Any], queries: list[Query],
                   tmp: Path, budget_s: float = 60.0) -> dict[str, Any]:
-    """`Memory.search` (hybrid) over the loaded collection, `store.query` of the same Memory's
-    store (limit 10: a vector-only search) and, for a store that declares `hybrid_query`, that
-    one call as the engine makes it (the store's own cost of the same hybrid search), on the
-    same queries, alternating. `overhead` = Memory.search / store.query (what hybrid search
-    costs over a plain vector query); `engine_overhead` = Memory.search / hybrid_query (what
-    the engine adds to the store's work for the same search)."""
+    """`Memory.search` (hybrid) over the loaded collection, and `store.query` of the same
+    Memory's store on the same queries, alternating."""
     from memstack import Memory
-    from memstack.capabilities import HYBRID_QUERY
     from memstack.filters import parse_filter
 
     embedder = LookupEmbedder()
@@ -288,9 +283,7 @@ def engine_search(provider: str, store_config: dict[str, Any], queries: list[Que
                      "history_store": {"provider": "sqlite",
                                        "config": {"path": str(tmp / f"h-{provider}.db")}}},
                     embedder=embedder)
-    engine, raw, one = [], [], []
-    one_call = HYBRID_QUERY in memory.store.capabilities
-    wide = LIMIT * memory.config.search.candidates
+    engine, raw = [], []
     start = time.perf_counter()
     try:
         for q in queries:
@@ -302,22 +295,13 @@ def engine_search(provider: str, store_config: dict[str, Any], queries: list[Que
             t0 = time.perf_counter()
             memory.store.query(embedder.next, limit=LIMIT, filters=node)
             raw.append(time.perf_counter() - t0)
-            if one_call:
-                t0 = time.perf_counter()
-                memory.store.hybrid_query(embedder.next, q.text, limit=wide, keyword_limit=wide,
-                                          filters=node)
-                one.append(time.perf_counter() - t0)
             if time.perf_counter() - start > budget_s and len(engine) >= 10:
                 break
     finally:
         memory.close()
     p50, raw50 = percentile(engine, 50), percentile(raw, 50)
-    out = {"queries": len(engine), "memory_search_p50_ms": 1000 * p50,
-           "store_query_p50_ms": 1000 * raw50, "overhead": p50 / raw50}
-    if one:
-        out["hybrid_query_p50_ms"] = 1000 * percentile(one, 50)
-        out["engine_overhead"] = p50 / percentile(one, 50)
-    return out
+    return {"queries": len(engine), "memory_search_p50_ms": 1000 * p50,
+            "store_query_p50_ms": 1000 * raw50, "overhead": p50 / raw50}
 
 
 def run_store(name: str, ds: Dataset, shape: str, q: int, ctx: dict[str, Any],
@@ -398,14 +382,10 @@ def render(results: list[dict[str, Any]]) -> str:
     eng = [r for r in results if "engine" in r]
     if eng:
         out.append(table(["store", "N", "Memory.search p50 ms", "store.query p50 ms",
-                           "Memory.search / store.query", "hybrid_query p50 ms",
-                           "Memory.search / hybrid_query"],
-                          [[r["store"], _size(r["n"]), f"{e['memory_search_p50_ms']:.2f}",
-                            f"{e['store_query_p50_ms']:.2f}", f"{e['overhead']:.2f}",
-                            f"{e['hybrid_query_p50_ms']:.2f}" if "hybrid_query_p50_ms" in e
-                            else "—",
-                            f"{e['engine_overhead']:.2f}" if "engine_overhead" in e else "—"]
-                           for r in eng for e in [r["engine"]]]))
+                          "overhead"],
+                         [[r["store"], _size(r["n"]), f"{r['engine']['memory_search_p50_ms']:.2f}",
+                           f"{r['engine']['store_query_p50_ms']:.2f}",
+                           f"{r['engine']['overhead']:.2f}"] for r in eng]))
     return "\n\n".join(out)
 
 
@@ -443,9 +423,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="ignore the per-store size caps")
     parser.add_argument("--data", default=str(DEFAULT_LOCOMO))
     parser.add_argument("--plot", default=None, help="write the plot to this PNG")
-    parser.add_argument("--pg-bulk-from", type=int, default=100_000,
-                        help="pgvector: from this N on, load without the HNSW index and build it "
-                             "after the load (default: %(default)s; 0 = always)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.with_1m else [])
@@ -453,7 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     base, texts = base_corpus(Path(args.data), cache)
     report: dict[str, Any] = {"benchmark": "scale", "machine": machine(), "results": [],
                               "skipped": [], "base": {"turns": len(base), **nn_stats(base)}}
-    ctx: dict[str, Any] = {"pg_bulk_index_from": args.pg_bulk_from}
+    ctx: dict[str, Any] = {"pg_bulk_index_from": 100_000}
     log: Callable[[str], None] = (lambda m: print(m, file=sys.stderr)) if args.json else print
     log(f"base: {len(base)} LoCoMo turns; nn stats {report['base']}")
     try:
