@@ -82,6 +82,22 @@ def test_raw_and_cls_pooled_vectors_equal_sentence_transformers(model_copy, tmp_
         assert cos >= 0.99999 and diff < 1e-5 * max(scale, 1.0), (path.name, cos, diff)
 
 
+def test_a_model_saved_by_this_sentence_transformers_is_built_the_same(sentence_transformer,
+                                                                    tmp_path):
+    """Newer sentence-transformers write other module paths and configs (pooling_mode,
+    model_max_length instead of max_seq_length): the builder reads both."""
+    saved = tmp_path / "saved"
+    sentence_transformer.save(str(saved))
+    assert onnx_build.unsupported_reason(saved) is None
+    info = onnx_build.build(saved, tmp_path / "graph")
+    assert (info.max_length, info.pooling) == (sentence_transformer.max_seq_length, "mean")
+    ours = OnnxEncoder(tmp_path / "graph").encode(TEXTS, batch_size=4, normalize=True)
+    theirs = sentence_transformer.encode(TEXTS, batch_size=4, convert_to_numpy=True,
+                                         normalize_embeddings=True)
+    cos, diff = compare(ours, theirs)
+    assert cos >= 0.99999 and diff < 1e-5, (cos, diff)
+
+
 def test_models_the_builder_cannot_reproduce_are_refused_with_a_reason(model_copy):
     assert onnx_build.unsupported_reason(minilm_dir()) is None
     path = model_copy("minilm-build-refused")

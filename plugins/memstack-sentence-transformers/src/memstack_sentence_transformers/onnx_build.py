@@ -42,7 +42,6 @@ OPSET = 17  # LayerNormalization
 # model_type values whose checkpoints are plain BertModel weights computed by this recipe
 SUPPORTED_TYPES = ("bert",)
 SUPPORTED_ACTIVATIONS = ("gelu",)
-_ST = "sentence_transformers.models."
 _KNOWN_SBERT_KEYS = {"max_seq_length", "do_lower_case", "transformer_task", "modality_config",
                      "module_output_name", "backend", "model_args", "tokenizer_args",
                      "config_args", "cache_dir", "processing_kwargs"}
@@ -108,7 +107,7 @@ def unsupported_reason(model_dir: str | Path) -> str | None:
         return f"its modules.json cannot be read ({exc})"
     if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
         return f"its modules are {kinds}; only Transformer → Pooling [→ Normalize] is built"
-    if any(not str(m["type"]).startswith(_ST) for m in modules):
+    if any(not str(m["type"]).startswith("sentence_transformers.") for m in modules):
         return "its modules are not sentence-transformers' own"
     if modules[0].get("path", "") not in ("", "."):
         return "its Transformer module is not in the model's root directory"
@@ -140,11 +139,15 @@ def unsupported_reason(model_dir: str | Path) -> str | None:
         return f"its hidden_act is {config.get('hidden_act')!r}"
     if config.get("is_decoder") or config.get("add_cross_attention"):
         return "it is a decoder"
-    dim = pool.get("word_embedding_dimension", config.get("hidden_size"))
+    dim = pool.get("word_embedding_dimension", pool.get("embedding_dimension",
+                                                        config.get("hidden_size")))
     if dim != config.get("hidden_size"):
         return f"its pooling dimension {dim} is not the hidden size {config.get('hidden_size')}"
     if not (root / TOKENIZER).is_file():
         return "it has no tokenizer.json (fast tokenizer)"
+    tok_config = _json(root / "tokenizer_config.json")
+    if tok_config.get("truncation_side", "right") != "right":
+        return f"its tokenizer truncates on the {tok_config['truncation_side']!r}"
     files = _weight_files(root)
     if not files or not all(f.is_file() for f in files):
         return "its weights are not in model.safetensors"
