@@ -7,6 +7,7 @@
 - `persistent`, `multiprocess`: one SQLite file in WAL mode, writes in `BEGIN IMMEDIATE`
   transactions with a busy timeout;
 - `keyword_search` (unless the config turns it off): the engine's BM25 over a terms table;
+  with it `hybrid_query`: both rankings and the keyword hits' similarities in one read;
 - `query_ids`, `insert`.
 """
 
@@ -16,9 +17,10 @@ from memstack import capabilities as caps
 
 BASE = frozenset(caps.ALL_FILTER_CAPS | {
     caps.EXACT_SEARCH, caps.PERSISTENT, caps.MULTIPROCESS, caps.QUERY_IDS, caps.INSERT})
-CAPABILITIES = BASE | {caps.KEYWORD_SEARCH}
+CAPABILITIES = BASE | {caps.KEYWORD_SEARCH, caps.HYBRID_QUERY}
 
 
 def capabilities_for(keyword_search: bool) -> frozenset[str]:
-    """An instance's capabilities: `keyword_search` only when its config keeps it on."""
+    """An instance's capabilities: `keyword_search` (and `hybrid_query`) only when its config
+    keeps keyword search on."""
     return CAPABILITIES if keyword_search else BASE

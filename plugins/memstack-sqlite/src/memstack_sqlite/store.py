@@ -28,7 +28,7 @@ import numpy as np
 from memstack.errors import DimensionMismatch, InvalidInput, translate_errors
 from memstack.filters import And, Comparison, FilterNode, require_support
 from memstack.keyword_index import scope_key
-from memstack.models import SCOPE_FIELDS, Hit, Record
+from memstack.models import SCOPE_FIELDS, Hit, HybridHits, Record
 from memstack.vectors import check_vector
 from memstack_sqlite import keyword, schema, sql_filters
 from memstack_sqlite.capabilities import capabilities_for
@@ -277,28 +277,65 @@ class SqliteStore:
     def query(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
     ) -> list[Hit]:
-        ranked = self._ranked(vector, limit, filters)
-        payloads = self._payloads([rid for rid, _ in ranked])
-        return [Hit(id=rid, score=score, payload=payloads[rid])
-                for rid, score in ranked if rid in payloads]
+        require_support(NAME, filters, self.capabilities)
+        q = np.asarray(check_vector(vector, self.dimension, NAME), dtype=np.float32)
+        with self._read("query") as db:
+            return self._hits(db, self._ranked(db, q, limit, filters))
 
     def query_ids(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
     ) -> list[tuple[str, float]]:
-        return self._ranked(vector, limit, filters)
-
-    def _ranked(self, vector: Sequence[float], limit: int,
-                filters: FilterNode | None) -> list[tuple[str, float]]:
         require_support(NAME, filters, self.capabilities)
         q = np.asarray(check_vector(vector, self.dimension, NAME), dtype=np.float32)
+        with self._read("query") as db:
+            return self._ranked(db, q, limit, filters)
+
+    def hybrid_query(
+        self, vector: Sequence[float], text: str, *, limit: int, keyword_limit: int,
+        filters: FilterNode | None = None,
+    ) -> HybridHits:
+        """`query` and `keyword_query` in one read transaction, plus the cosine similarity of
+        each keyword hit (so the engine reads nothing back to fuse the lists)."""
+        require_support(NAME, filters, self.capabilities)
+        q = np.asarray(check_vector(vector, self.dimension, NAME), dtype=np.float32)
+        with self._read("hybrid query") as db:
+            vector_hits = self._hits(db, self._ranked(db, q, limit, filters))
+            keyword_hits = self._keyword(db, text, keyword_limit, filters)
+            similarity = self._similarities(db, q, [h.id for h in keyword_hits])
+        return HybridHits(vector=vector_hits, keyword=keyword_hits, similarity=similarity)
+
+    def _hits(self, db: sqlite3.Connection, ranked: list[tuple[str, float]]) -> list[Hit]:
+        payloads = self._payloads(db, [rid for rid, _ in ranked])
+        return [Hit(id=rid, score=score, payload=payloads[rid])
+                for rid, score in ranked if rid in payloads]
+
+    def _similarities(self, db: sqlite3.Connection, q: np.ndarray,
+                      ids: Sequence[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        qn = float(np.linalg.norm(q))
+        for part in _chunks(list(ids)):
+            marks = ",".join("?" * len(part))
+            rows = db.execute(f"SELECT id, vec FROM {self._t} WHERE id IN ({marks})",
+                              list(part)).fetchall()
+            if not rows:
+                continue
+            m = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(
+                len(rows), -1)
+            denom = np.sqrt(np.einsum("ij,ij->i", m, m)) * np.float32(qn)
+            dots = np.einsum("ij,j->i", m, q)
+            sims = np.divide(dots, denom, out=np.zeros_like(dots), where=denom > 0)
+            out.update((r[0], float(v)) for r, v in zip(rows, sims.tolist(), strict=True))
+        return out
+
+    def _ranked(self, db: sqlite3.Connection, q: np.ndarray, limit: int,
+                filters: FilterNode | None) -> list[tuple[str, float]]:
         if limit < 1:
             return []
         qn = float(np.linalg.norm(q))
         key, _ = scope_key(filters)
-        with self._read("query") as db:
-            if key:
-                return self._ranked_scope(db, key, filters, q, qn, limit)
-            return self._ranked_scan(db, filters, q, qn, limit)
+        if key:
+            return self._ranked_scope(db, key, filters, q, qn, limit)
+        return self._ranked_scan(db, filters, q, qn, limit)
 
     def _ranked_scope(self, db: sqlite3.Connection, key: ScopeKey, filters: FilterNode | None,
                       q: np.ndarray, qn: float, limit: int) -> list[tuple[str, float]]:
@@ -378,16 +415,13 @@ class SqliteStore:
                                key=lambda c: (-c[1], c[0]))
 
     # ---- reads -----------------------------------------------------------------------------
-    def _payloads(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def _payloads(self, db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        if not ids:
-            return out
-        with self._read("get") as db:
-            for part in _chunks(list(ids)):
-                marks = ",".join("?" * len(part))
-                for rid, text in db.execute(
-                        f"SELECT id, payload FROM {self._t} WHERE id IN ({marks})", list(part)):
-                    out[rid] = json.loads(text)
+        for part in _chunks(list(ids)):
+            marks = ",".join("?" * len(part))
+            for rid, text in db.execute(
+                    f"SELECT id, payload FROM {self._t} WHERE id IN ({marks})", list(part)):
+                out[rid] = json.loads(text)
         return out
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
@@ -430,6 +464,11 @@ class SqliteStore:
     ) -> list[Hit]:
         """The engine's BM25 (see `memstack_sqlite.keyword`), best first, ties by id."""
         require_support(NAME, filters, self.capabilities)
+        with self._read("keyword query") as db:
+            return self._keyword(db, text, limit, filters)
+
+    def _keyword(self, db: sqlite3.Connection, text: str, limit: int,
+                 filters: FilterNode | None) -> list[Hit]:
         terms = sorted(set(self._tokenize(text)))
         if not terms or limit < 1:
             return []
@@ -440,18 +479,17 @@ class SqliteStore:
         term_cond = f"k.term IN ({marks})"
         kw_sql = (f"SELECT k.seq, k.term, k.tf FROM {self._kw} k"
                   + (kw_where + " AND " if kw_where else " WHERE ") + term_cond)
-        with self._read("keyword query") as db:
-            n, total = db.execute(f"SELECT count(*), total(kw_len) FROM {self._t}{where}",
-                                  params).fetchone()
-            postings = db.execute(kw_sql, [*params, *terms]).fetchall()
-            seqs = list({seq for seq, _, _ in postings})
-            rows: dict[int, tuple[str, int, str, int]] = {}
-            for part in _chunks(seqs):
-                qmarks = ",".join("?" * len(part))
-                for seq, rid, length, payload, ok in db.execute(
-                        f"SELECT seq, id, kw_len, payload, {cond} FROM {self._t}"
-                        f" WHERE seq IN ({qmarks})", [*cond_params, *part]):
-                    rows[seq] = (rid, length, payload, ok)
+        n, total = db.execute(f"SELECT count(*), total(kw_len) FROM {self._t}{where}",
+                              params).fetchone()
+        postings = db.execute(kw_sql, [*params, *terms]).fetchall()
+        seqs = list({seq for seq, _, _ in postings})
+        rows: dict[int, tuple[str, int, str, int]] = {}
+        for part in _chunks(seqs):
+            qmarks = ",".join("?" * len(part))
+            for seq, rid, length, payload, ok in db.execute(
+                    f"SELECT seq, id, kw_len, payload, {cond} FROM {self._t}"
+                    f" WHERE seq IN ({qmarks})", [*cond_params, *part]):
+                rows[seq] = (rid, length, payload, ok)
         postings = [p for p in postings if p[0] in rows]
         scores = keyword.bm25(postings, {s: r[1] for s, r in rows.items()}, n, total)
         best = heapq.nsmallest(limit, ((s, v) for s, v in scores.items() if rows[s][3]),
