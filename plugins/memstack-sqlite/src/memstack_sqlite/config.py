@@ -44,6 +44,12 @@ class SqliteConfig(VectorStoreConfig):
         description="Smallest scope kept in that cache: smaller ones read from the file in about "
         "a millisecond anyway.",
     )
+    mmap_mb: int = Field(
+        default=1024, ge=0,
+        description="Memory-map up to this much of the file (virtual address space, not RAM): "
+        "a scope's first search in a process reads its rows without a system call per page "
+        "(measured: 0.88 -> 0.61 ms for ~140 rows); 0 turns it off.",
+    )
     keyword_search: bool = Field(
         default=True,
         description="Declare `keyword_search`: hybrid search ranks keywords with BM25 over a terms "

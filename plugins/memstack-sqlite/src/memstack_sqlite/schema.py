@@ -31,8 +31,9 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL journal."""
+def connect(path: Path, busy_timeout: float, mmap_mb: int = 0) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL journal, the file
+    memory-mapped up to `mmap_mb` (SQLite caps it at its compile-time limit, 2 GB by default)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
                          check_same_thread=False)
@@ -42,6 +43,7 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         raise sqlite3.OperationalError(f"journal_mode WAL refused (got {mode!r})")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA cache_size = -65536")  # 64 MB of pages per connection, at most
+    db.execute(f"PRAGMA mmap_size = {int(mmap_mb) * 2**20}")
     return db
 
 

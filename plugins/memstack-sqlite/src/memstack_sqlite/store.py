@@ -101,7 +101,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         with self._errors("open"):
-            self._db = schema.connect(self.path, config.busy_timeout)
+            self._db = schema.connect(self.path, config.busy_timeout, config.mmap_mb)
             self._setup()
 
     # ---- plumbing --------------------------------------------------------------------------
