@@ -453,6 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pg-bulk-from", type=int, default=100_000,
                         help="pgvector: from this N on, load without the HNSW index and build it "
                              "after the load (default: %(default)s; 0 = always)")
+    parser.add_argument("--pg-shared-buffers", default=None,
+                        help="pgvector: the embedded server's shared_buffers (default: the test "
+                             "server's 64MB; a production server sizes it to its working set)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.with_1m else [])
@@ -461,6 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {"benchmark": "scale", "machine": machine(), "results": [],
                               "skipped": [], "base": {"turns": len(base), **nn_stats(base)}}
     ctx: dict[str, Any] = {"pg_bulk_index_from": args.pg_bulk_from}
+    if args.pg_shared_buffers:
+        ctx["pg_settings"] = {"shared_buffers": args.pg_shared_buffers}
     log: Callable[[str], None] = (lambda m: print(m, file=sys.stderr)) if args.json else print
     log(f"base: {len(base)} LoCoMo turns; nn stats {report['base']}")
     try:

@@ -234,7 +234,7 @@ def open_pgvector(tmp: Path, collection: str, n: int, ctx: dict[str, Any]) -> Be
     if "pg_dsn" not in ctx:  # one throwaway server for the whole run
         from memstack_pgvector.testing import EmbeddedPostgres
 
-        server = EmbeddedPostgres()
+        server = EmbeddedPostgres(settings=ctx.get("pg_settings"))
         ctx["pg_dsn"] = server.start()
         ctx.setdefault("cleanup", []).append(server.stop)
     dsn = ctx["pg_dsn"]
