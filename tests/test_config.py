@@ -30,7 +30,7 @@ def test_defaults_are_the_embedded_stack(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("MEMSTACK_CONFIG", raising=False)
     cfg = load_config()
     assert (cfg.vector_store.provider, cfg.embedder.provider, cfg.llm) == (
-        "chroma", "sentence-transformers", None)
+        "sqlite", "sentence-transformers", None)
 
 
 @pytest.mark.parametrize(("raw", "fragment"), [

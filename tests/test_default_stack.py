@@ -1,4 +1,4 @@
-"""End to end on the real embedded default: `Memory()` = Chroma on disk + MiniLM + SQLite."""
+"""End to end on the real embedded default: `Memory()` = SQLite on disk + MiniLM + SQLite history."""
 
 from __future__ import annotations
 
@@ -24,11 +24,29 @@ def default_memory(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memo
     m.close()
 
 
-def test_default_is_chroma_minilm_sqlite_without_llm(default_memory: Memory, home: Path) -> None:
+def test_default_is_sqlite_minilm_sqlite_without_llm(default_memory: Memory, home: Path) -> None:
     assert default_memory.names == {"embedder": "sentence-transformers",
-                                    "vector_store": "chroma", "history_store": "sqlite"}
+                                    "vector_store": "sqlite", "history_store": "sqlite"}
     assert default_memory.llm is None and default_memory.embedder.dimension == 384
-    assert (home / "history.db").exists() and (home / "chroma").is_dir()
+    assert (home / "history.db").exists() and (home / "vectors.db").is_file()
+    assert not (home / "chroma").exists()
+
+
+def test_a_home_with_the_previous_defaults_chroma_store_keeps_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upgrading must not hide what was stored: a data directory holding the Chroma store of
+    the earlier default (and no SQLite store) is still read through Chroma."""
+    monkeypatch.setenv("MEMSTACK_HOME", str(tmp_path))
+    monkeypatch.delenv("MEMSTACK_CONFIG", raising=False)
+    with Memory({"vector_store": {"provider": "chroma"}}) as old:
+        kept = old.add("I keep bees on the roof", user_id="u", infer=False).results[0].id
+    assert (tmp_path / "chroma").is_dir() and not (tmp_path / "vectors.db").exists()
+    with Memory() as upgraded:
+        assert upgraded.names["vector_store"] == "chroma"
+        assert upgraded.search("bees", user_id="u").results[0].id == kept
+    (tmp_path / "vectors.db").touch()  # once a SQLite store exists, it is the default again
+    with Memory() as later:
+        assert later.names["vector_store"] == "sqlite"
 
 
 def test_add_search_update_history_delete(default_memory: Memory) -> None:

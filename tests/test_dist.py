@@ -73,7 +73,7 @@ def venv(dist, tmp_path_factory) -> dict[str, object]:
     wheels = {w.name.split("-")[0]: w for w in out.glob("*.whl")}
     reqs = [f"memstack[local] @ {wheels['memstack'].as_uri()}"] + [
         f"{name.replace('_', '-')} @ {wheels[name].as_uri()}"
-        for name in ("memstack_chroma", "memstack_sentence_transformers",
+        for name in ("memstack_sqlite", "memstack_sentence_transformers",
                      "memstack_contract_tests")
     ]
     report = work / "pip-report.json"
@@ -127,10 +127,10 @@ def test_installed_what_the_readme_says(venv):
     for name in TORCH_FREE:
         assert name not in installed and name not in reported, name
     assert not [n for n in installed if n.startswith("nvidia-")], sorted(installed)
-    for name in ("memstack", "memstack-chroma", "memstack-sentence-transformers",
-                 "memstack-contract-tests", "onnxruntime", "onnx", "tokenizers", "numpy",
-                 "chromadb"):
+    for name in ("memstack", "memstack-sqlite", "memstack-sentence-transformers",
+                 "memstack-contract-tests", "onnxruntime", "onnx", "tokenizers", "numpy"):
         assert name in installed, name
+    assert "chromadb" not in installed  # Chroma is a choice (memstack-chroma), not the default
     site = next(venv["venv"].glob("lib/python*/site-packages"))
     size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
     print(f"\nmemstack[local] installed: {size / 1e6:.0f} MB in site-packages, "
@@ -154,7 +154,7 @@ def test_torch_comes_only_with_the_torch_extra(venv):
 def test_memstack_demo_runs_offline_from_the_wheels(venv):
     done = run([str(venv["bin"] / "memstack"), "demo"], cwd=venv["work"], env=venv["env"],
                timeout=900)
-    assert "vector_store=chroma, embedder=sentence-transformers" in done.stdout, done.stdout
+    assert "vector_store=sqlite, embedder=sentence-transformers" in done.stdout, done.stdout
     assert re.search(r"added \d+ memories", done.stdout), done.stdout
     # searches found the memories (score lines), on the graph built without torch
     assert re.search(r"0\.\d{3} \S+ I live in (Lisbon|Porto)", done.stdout), done.stdout

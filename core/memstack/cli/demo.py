@@ -18,9 +18,9 @@ def load_sample() -> dict[str, Any]:
 
 
 def default_config(data_dir: Path) -> dict[str, Any]:
-    """The embedded default (Chroma on disk + local MiniLM, no LLM), with data in `data_dir`."""
+    """The embedded default (SQLite on disk + local MiniLM, no LLM), with data in `data_dir`."""
     return {
-        "vector_store": {"provider": "chroma", "config": {"path": str(data_dir / "chroma")}},
+        "vector_store": {"provider": "sqlite", "config": {"path": str(data_dir / "vectors.db")}},
         "history_store": {"provider": "sqlite", "config": {"path": str(data_dir / "history.db")}},
         "collection": "demo",
     }
