@@ -2,7 +2,7 @@
 
     python plugins/memstack-langgraph/benchmarks/bench_langgraph_store.py --engine default -n 300
 
-Engines: `fast` (hashing embedder, in-process store), `default` (Chroma on disk + MiniLM).
+Engines: `fast` (hashing embedder, in-process store), `default` (SQLite on disk + MiniLM).
 Everything runs in a temporary MEMSTACK_HOME. Prints medians and p95 in milliseconds and the
 ratio to InMemoryStore (which keeps everything in a dict and scans it: the floor, not a peer).
 """

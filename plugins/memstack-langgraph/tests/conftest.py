@@ -80,7 +80,7 @@ def chroma_memory(tmp_path: Path) -> Iterator[Memory]:
 
 @pytest.fixture
 def default_memory(tmp_path: Path) -> Iterator[Memory]:
-    """The embedded default: Chroma on disk + the bundled MiniLM, SQLite history."""
+    """The embedded default: SQLite on disk + the bundled MiniLM, SQLite history."""
     mem = Memory({})
     yield mem
     mem.close()

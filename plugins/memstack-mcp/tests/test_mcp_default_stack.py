@@ -1,4 +1,4 @@
-"""`memstack mcp` with no config at all: the embedded default (Chroma on disk + local MiniLM)
+"""`memstack mcp` with no config at all: the embedded default (SQLite on disk + local MiniLM)
 under $MEMSTACK_HOME, so a fresh `pip install memstack-mcp` works with one flag."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def test_embedded_default_finds_by_meaning(home: Path) -> None:
             found = await ok(client, "search_memories",
                              {"query": "what food should I avoid?", "limit": 1})
             assert [r["text"] for r in found["results"]] == ["Allergic to peanuts"]
-        # a second process sees what the first stored (Chroma on disk under MEMSTACK_HOME)
+        # a second process sees what the first stored (SQLite on disk under MEMSTACK_HOME)
         async with Client(params) as client:
             listed = await ok(client, "list_memories")
             assert len(listed["memories"]) == 3

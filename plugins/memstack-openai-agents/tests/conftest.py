@@ -64,7 +64,7 @@ def make_memory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Call
                       "embedder": {"provider": "hashing", "config": {"dimension": 64}},
                       "history_store": {"provider": "postgres", "config": pg}}
         elif kind == "default":
-            config = None  # Chroma on disk + local MiniLM, in $MEMSTACK_HOME
+            config = None  # the embedded default: SQLite on disk + local MiniLM, in $MEMSTACK_HOME
         else:
             raise ValueError(f"unknown memory kind {kind!r}")
         memory = memstack.Memory(config, **providers)

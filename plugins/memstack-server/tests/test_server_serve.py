@@ -17,7 +17,7 @@ from memstack.cli.main import main
 
 
 def test_embedded_default_with_no_config(start_server: Any) -> None:
-    """No config at all: Chroma on disk and the local MiniLM model, keys required."""
+    """No config at all: SQLite on disk and the local MiniLM model, keys required."""
     server = start_server(None, startup_timeout=180)
     key = server.key(scope={"user_id": "alice"})
     with server.http() as anonymous:
