@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import minilm_dir
 from memstack_sentence_transformers import onnx_build, onnx_export
+from memstack_sentence_transformers.loading import bundled_model_path
 from memstack_sentence_transformers.onnx_encoder import OnnxEncoder
 
 PLUGIN = Path(__file__).resolve().parent.parent
@@ -28,6 +28,12 @@ TEXTS = [
     "tab\tand\nnewline",
 ]
 INSTALL = "pip install 'memstack-sentence-transformers[torch]'"
+
+
+def minilm_dir() -> Path:
+    """The bundled all-MiniLM-L6-v2 files (not imported from conftest: every plugin's tests run
+    in one pytest session, where `conftest` names another plugin's module)."""
+    return Path(bundled_model_path("tests"))
 
 
 @pytest.fixture(scope="module")
