@@ -1,4 +1,4 @@
-"""End to end on the real embedded default: `Memory()` = SQLite on disk + MiniLM + SQLite history."""
+"""End to end on the real embedded default: `Memory()` = SQLite on disk + MiniLM + history."""
 
 from __future__ import annotations
 

@@ -255,7 +255,8 @@ class LifecycleTests:
                           if keyword_limit > 0 else [])
                 assert [h.id for h in got.vector] == [h.id for h in want_v], where
                 assert [h.id for h in got.keyword] == [h.id for h in want_k], where
-                for a, b in [*zip(got.vector, want_v), *zip(got.keyword, want_k)]:
+                for a, b in [*zip(got.vector, want_v, strict=True),
+                             *zip(got.keyword, want_k, strict=True)]:
                     assert abs(a.score - b.score) <= tol, f"{where}: score of {a.id}"
                     assert payload_problem(f"{where} {a.id}", a.payload, b.payload) is None
                 assert set(got.similarity) == {h.id for h in got.keyword}, where

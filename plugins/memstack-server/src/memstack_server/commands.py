@@ -160,7 +160,8 @@ def _check_multiprocess(settings: ServerSettings) -> None:
                 f"server.workers is {settings.workers}, but vector store "
                 f"{m.names.get('vector_store')!r} in this mode cannot be shared by several "
                 "processes; use one worker, or a shared store (sqlite, pgvector, qdrant, or "
-                "chroma in server mode)", field="server.workers", given=settings.workers, allowed="1")
+                "chroma in server mode)", field="server.workers", given=settings.workers,
+                allowed="1")
 
 
 def _check_keys_reachable(settings: ServerSettings) -> None:
