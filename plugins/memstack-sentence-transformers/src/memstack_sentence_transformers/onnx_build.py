@@ -16,24 +16,19 @@ pooling, ...) is refused with a reason, and the caller falls back to torch's exp
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import struct
-import uuid
 import warnings
-from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from memstack_sentence_transformers.onnx_export import (
-    META,
     MODEL,
     POOLING_MODES,
     TOKENIZER,
     ExportInfo,
-    is_exported,
-    prune,
+    publish,
     quiet_loggers,
 )
 
@@ -370,30 +365,15 @@ def build(model_dir: str | Path, directory: Path, source: str = "") -> ExportInf
         tensors.update(read_safetensors(f))
     model = build_graph(config, _Weights(tensors), token_types="token_type_ids" in info.inputs)
     del tensors
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.parent / f".{directory.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    def write(tmp: Path) -> None:
         big = model.ByteSize() > 1_800_000_000  # protobuf's 2 GB limit: weights beside the graph
         onnx.save_model(model, str(tmp / MODEL), save_as_external_data=big,
                         location=f"{MODEL}.data" if big else None)
-        del model
         if not big:
             _fuse(config, tmp / MODEL)
         shutil.copyfile(root / TOKENIZER, tmp / TOKENIZER)
-        data = asdict(info)
-        data["inputs"] = list(info.inputs)
-        (tmp / META).write_text(json.dumps(data, indent=1), encoding="utf-8")
-        try:
-            os.rename(tmp, directory)
-        except OSError:
-            if not is_exported(directory):
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    prune(directory.parent)
+
+    publish(directory, info, write)
     return info
 
 

@@ -23,7 +23,7 @@ import re
 import shutil
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from importlib.util import find_spec
@@ -169,15 +169,26 @@ def export(model: Any, directory: Path, source: str = "") -> ExportInfo:
                  if isinstance(v, str)},
         source=source,
     )
+    def write(tmp: Path) -> None:
+        _export_graph(transformer.auto_model, inputs, sample, tmp / MODEL, torch)
+        _fuse(transformer.auto_model.config, tmp / MODEL)
+        tokenizer.backend_tokenizer.save(str(tmp / TOKENIZER))
+
+    publish(directory, info, write)
+    return info
+
+
+def publish(directory: Path, info: ExportInfo, write: Callable[[Path], None]) -> None:
+    """Let `write` fill a private temporary directory, add meta.json, and rename it to
+    `directory` in one step: an export appears whole or not at all, and of two processes
+    exporting the same model the first rename wins. Then prune exports of removed models."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.parent / f".{directory.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        _export_graph(transformer.auto_model, inputs, sample, tmp / MODEL, torch)
-        _fuse(transformer.auto_model.config, tmp / MODEL)
-        tokenizer.backend_tokenizer.save(str(tmp / TOKENIZER))
+        write(tmp)
         data = asdict(info)
-        data["inputs"] = list(inputs)
+        data["inputs"] = list(info.inputs)
         (tmp / META).write_text(json.dumps(data, indent=1), encoding="utf-8")
         try:
             os.rename(tmp, directory)
@@ -189,7 +200,6 @@ def export(model: Any, directory: Path, source: str = "") -> ExportInfo:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     prune(directory.parent)
-    return info
 
 
 def prune(root: Path) -> list[Path]:
