@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEFAULT_LOCOMO, emit_json, machine, offline, table
+from _common import DEFAULT_LOCOMO, emit_json, machine, offline, rss_mb, table
 
 offline()
 
@@ -111,14 +111,6 @@ def query_of(store: ScopeStore, s: int, rng: random.Random) -> str:
         if words:
             return " ".join(rng.sample(words, min(2, len(words))))
     return "weekend plans"
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def make_index(bound: str, budget: int | None) -> Any:

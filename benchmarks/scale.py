@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import emit_json, machine, offline, table
+from _common import emit_json, machine, offline, rss_mb, table
 
 offline()
 
@@ -222,14 +222,6 @@ def recall_at(found: Sequence[Sequence[str]], truth: Sequence[Sequence[str]]) ->
 def percentile(samples: Sequence[float], p: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def dir_mb(path: Path) -> float:
