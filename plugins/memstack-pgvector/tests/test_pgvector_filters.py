@@ -196,3 +196,24 @@ def test_sql_text_never_contains_values() -> None:
     assert "SECRET" not in text and "12345" not in text
     assert text.count("%s") == len(params)
     assert any(secret in str(getattr(p, "obj", p)) for p in params)
+
+
+def test_scope_equality_matches_only_that_string(make_store: Any) -> None:
+    """Scope fields are matched through their B-tree index (`->>`) and a jsonb equality, not
+    containment: the result must still be the reference's (a number 5 and a list holding "5"
+    have the text "5" or contain it, and neither equals the string "5")."""
+    store = make_store(collection="scope_types")
+    values: list[Any] = ["5", 5, 5.0, ["5"], {"v": "5"}, "55", None, True]
+    records = [Record(id=f"r{i}", vector=[1.0, i / 10, 0.5, 0.25],
+                      payload={"user_id": v, "agent_id": "5" if i % 2 else 5})
+               for i, v in enumerate(values)] + [
+        Record(id="missing", vector=[1.0, 0.0, 0.5, 0.25], payload={"agent_id": "5"})]
+    store.upsert(records)
+    for raw in ({"user_id": "5"}, {"agent_id": "5"}, {"user_id": "5", "agent_id": "5"},
+                {"NOT": {"user_id": "5"}}, {"OR": [{"user_id": "55"}, {"run_id": "5"}]}):
+        node = parse_filter(raw)
+        want = {r.id for r in records if matches(node, r.payload)}
+        got = {h.id for h in store.query([1, 0, 0, 0], limit=50, filters=node)}
+        assert got == want, raw
+        assert {r.id for r in store.list(filters=node)} == want, raw
+        assert store.count(node) == len(want), raw
