@@ -72,6 +72,24 @@ class MilvusStoreConfig(VectorStoreConfig):
         description="Size limit of the JSON field holding the filter index (Milvus: 65,536)",
     )
 
+    keyword_search: bool = Field(
+        True,
+        description="Declare `keyword_search` (and `hybrid_query`): hybrid search ranks keywords "
+        "with the engine's BM25 over term postings held in Milvus, instead of an index in the "
+        "engine's memory. Rows always carry their terms, so this can be turned on at any time.",
+    )
+    keyword_tokenizer: Literal["english", "simple"] = Field(
+        "english",
+        description="Tokens stored for keyword search; keep it equal to search.tokenizer. "
+        "Changing it re-tokenises the collection when the store next opens.",
+    )
+    bm25_k1: float = Field(
+        1.2, gt=0, description="BM25 term-frequency saturation; keep it equal to search.bm25_k1"
+    )
+    bm25_b: float = Field(
+        0.4, ge=0, le=1, description="BM25 length normalisation; keep it equal to search.bm25_b"
+    )
+
     @field_validator("uri")
     @classmethod
     def _check_uri(cls, value: str) -> str:

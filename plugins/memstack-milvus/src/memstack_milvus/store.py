@@ -1,6 +1,7 @@
 """`milvus`: a memstack vector store on Milvus — a server, Zilliz Cloud, or Milvus Lite in a file.
 
-Layout and filter semantics are described in `encoding` and `expr`. Read-your-writes: the
+Layout and filter semantics are described in `encoding` and `expr`, keyword search in
+`keyword`. Read-your-writes: the
 collection is created with, and every read asks for, consistency level Strong, so each write is
 visible to the next query/get/list/count without a flush (flushes are rate-limited on servers and
 only seal segments). A collection that is not loaded (after a restart, or one opened by another
@@ -9,14 +10,17 @@ client) is loaded when the store opens it.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from memstack.errors import DimensionMismatch, InvalidInput, StoreError, translate_errors
 from memstack.filters import FilterNode, require_support
-from memstack.models import Hit, Record
+from memstack.keyword_index import scope_key
+from memstack.models import Hit, HybridHits, Record
 from memstack.vectors import check_vector
+from memstack_milvus import keyword
 from memstack_milvus.capabilities import for_collection
 from memstack_milvus.config import MilvusStoreConfig
 from memstack_milvus.connection import open_client, release, scrub, write_lock
@@ -36,9 +40,21 @@ from memstack_milvus.encoding import (
 from memstack_milvus.expr import INDEX_FIELD, Translator, exists, key
 
 PK, VECTOR, DOC = "pk", "vector", "doc"
-SCHEMA_MARK = "memstack-milvus record layout v1"
+KW, KW_LEN = "kw", "kw_len"  # the row's term frequencies (sparse) and token count: `keyword`
+SCHEMA_MARK = "memstack-milvus record layout v2"
+LAYOUT_V1 = frozenset({PK, VECTOR, DOC, INDEX_FIELD})  # collections made before keyword search
+LAYOUT = LAYOUT_V1 | {KW, KW_LEN}
+TOKENIZER_PROPERTY = "memstack.keyword_tokenizer"  # collection property: the tokens in `kw`
 STRONG = "Strong"
 MAX_TOPK = 16_384  # Milvus' limit on hits per search and rows per query window
+SPARSE_TOPK = MAX_TOPK  # rows asked per query term; a term reaching it is read by a scan
+LEGACY_REASON = (
+    "collection {name!r} was created before keyword search (no 'kw'/'kw_len' fields; Milvus Lite "
+    "cannot add fields to a collection): keyword_search is off for it, so hybrid search uses the "
+    "engine's own BM25 index. Nothing is lost; to move it, copy its records into a new collection."
+)
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -56,6 +72,9 @@ class MilvusVectorStore:
         self.collection = config.collection
         self._write_lock = write_lock(config)
         self._closed = False
+        self._tokenize = keyword.tokenizer(config.keyword_tokenizer)
+        self.keyword_fields = True  # the collection has `kw`/`kw_len` (set by _check_schema)
+        self.keyword_off_reason: str | None = None
         self._client = open_client(config)
         try:
             index_type = self._open_collection()
@@ -67,7 +86,14 @@ class MilvusVectorStore:
     def _set_index_type(self, index_type: str) -> None:
         """Record the collection's index, and so what this instance can promise."""
         self.index_type = index_type
-        self.capabilities = for_collection(index_type, lite=self.config.is_lite)
+        if not self.keyword_fields:
+            self.keyword_off_reason = LEGACY_REASON.format(name=self.collection)
+        elif not self.config.keyword_search:
+            self.keyword_off_reason = "the config turns keyword_search off"
+        else:
+            self.keyword_off_reason = None
+        self.capabilities = for_collection(index_type, lite=self.config.is_lite,
+                                           keyword=self.keyword_off_reason is None)
 
     # --- plumbing ----------------------------------------------------------------------------
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -87,14 +113,22 @@ class MilvusVectorStore:
             except StoreError:
                 if not self._call("has_collection", c.has_collection, self.collection):
                     raise  # not a lost race with another creator: a real failure
-        self._check_schema()
+        properties = self._check_schema()
         index_type = self._index_type()
-        if index_type is None:  # new, or its creator stopped before indexing it
-            self._create_index()
+        missing_kw = self.keyword_fields and not self._call(
+            "list_indexes", c.list_indexes, self.collection, field_name=KW)
+        if index_type is None or missing_kw:  # new, or its creator stopped before indexing it
+            self._create_index(vector=index_type is None, sparse=missing_kw)
             index_type = self._index_type() or self.config.resolved_index_type
         state = self._call("get_load_state", c.get_load_state, self.collection).get("state")
         if getattr(state, "name", str(state)) != "Loaded":  # e.g. after a restart
             self._call("load_collection", c.load_collection, self.collection)
+        if not self.keyword_fields:
+            if self.config.keyword_search:
+                log.warning("memstack-milvus: %s", LEGACY_REASON.format(name=self.collection))
+        elif properties.get(TOKENIZER_PROPERTY) != self.config.keyword_tokenizer:
+            # another tokenizer's terms (or a creator that stopped before recording it)
+            self._retokenize()
         return index_type
 
     def _create_collection(self) -> None:
@@ -108,34 +142,66 @@ class MilvusVectorStore:
         schema.add_field(DOC, DataType.ARRAY, element_type=DataType.VARCHAR,
                          max_capacity=MAX_CHUNKS, max_length=VARCHAR_MAX)
         schema.add_field(INDEX_FIELD, DataType.JSON)
+        schema.add_field(KW, DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field(KW_LEN, DataType.INT64)
         self._call("create_collection", self._client.create_collection, self.collection,
                    schema=schema, consistency_level=STRONG)
+        self._set_tokenizer_property()
 
-    def _create_index(self) -> None:
+    def _set_tokenizer_property(self) -> None:
+        self._call("alter_collection_properties", self._client.alter_collection_properties,
+                   self.collection, properties={TOKENIZER_PROPERTY: self.config.keyword_tokenizer})
+
+    def _create_index(self, vector: bool = True, sparse: bool = True) -> None:
         index = self._client.prepare_index_params()
-        index.add_index(field_name=VECTOR, index_type=self.config.resolved_index_type,
-                        metric_type="COSINE", params=dict(self.config.index_params))
+        if vector:
+            index.add_index(field_name=VECTOR, index_type=self.config.resolved_index_type,
+                            metric_type="COSINE", params=dict(self.config.index_params))
+        if sparse and self.keyword_fields:
+            # inner product with a unit query vector on one term's dimension = its frequency
+            index.add_index(field_name=KW, index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
         # Only ever done on an empty collection, where the index is built at once: no need for
         # pymilvus to poll its state (it sleeps 0.5 s per poll).
         self._call("create_index", self._client.create_index, self.collection, index,
                    sync=False)
 
-    def _check_schema(self) -> None:
+    def _check_schema(self) -> dict[str, Any]:
+        """Check the collection is memstack's (this layout, or the one before keyword search)
+        and of this dimension; its properties."""
         info = self._call("describe_collection", self._client.describe_collection,
                           self.collection)
         fields = {f.get("name"): f for f in info.get("fields", [])}
-        expected = {PK, VECTOR, DOC, INDEX_FIELD}
-        if set(fields) != expected or not fields[PK].get("is_primary"):
+        if set(fields) not in (LAYOUT, LAYOUT_V1) or not fields[PK].get("is_primary"):
             raise StoreError(
                 PROVIDER,
                 f"collection {self.collection!r} at {self.config.display_uri()} exists with "
                 f"fields {sorted(fields)}, not the layout memstack-milvus writes "
-                f"({sorted(expected)})",
+                f"({sorted(LAYOUT)})",
                 hint="choose another collection name, or drop that collection",
             )
         dim = int(fields[VECTOR].get("params", {}).get("dim", 0))
         if dim != self.dimension:
             raise DimensionMismatch(PROVIDER, dim, self.dimension)
+        self.keyword_fields = set(fields) == LAYOUT
+        return dict(info.get("properties") or {})
+
+    def _retokenize(self) -> None:
+        """Rewrite every row's terms with this config's tokenizer (the one the engine's queries
+        are tokenised with), then record it. Idempotent: a run cut short is redone on the next
+        open, as the property still names the old tokenizer."""
+        with self._write_lock:
+            for pks in self._pk_pages(""):
+                for start in range(0, len(pks), self.config.page_size):
+                    rows = self._fetch(pks[start : start + self.config.page_size],
+                                       with_vectors=True, extra=[INDEX_FIELD])
+                    for row in rows:
+                        payload = decode_doc(list(row[DOC]))[1]
+                        row[KW], row[KW_LEN] = keyword.document_vector(payload, self._tokenize)
+                        row[VECTOR] = [float(x) for x in row[VECTOR]]
+                        row[DOC] = list(row[DOC])
+                    if rows:
+                        self._call("upsert", self._client.upsert, self.collection, rows)
+            self._set_tokenizer_property()
 
     def _index_type(self) -> str | None:
         """The vector index's type ('' when it cannot be described), None when there is none."""
@@ -165,13 +231,14 @@ class MilvusVectorStore:
                     values.append(value)
         return values
 
-    def _pk_page(self, expr: str, after: str | None, limit: int) -> list[str]:
-        """Up to `limit` primary keys of rows matching `expr` with pk > `after`, in pk order."""
+    def _pk_page(self, expr: str, after: str | None, limit: int,
+                 fields: Sequence[str] = ()) -> list[dict]:
+        """Up to `limit` rows (pk and `fields`) matching `expr` with pk > `after`, in pk order."""
         cursor = f'{PK} > "{after}"' if after is not None else ""
         combined = f"{cursor} and ({expr})" if cursor and expr else (cursor or expr)
         rows = self._call(
             "query", self._client.query, self.collection, filter=combined,
-            output_fields=[PK], limit=limit, consistency_level=STRONG,
+            output_fields=[PK, *fields], limit=limit, consistency_level=STRONG,
             # what pymilvus' QueryIterator sends: the server returns rows in primary-key order
             iterator="True",
         )
@@ -181,26 +248,32 @@ class MilvusVectorStore:
                 PROVIDER, "the server returned rows out of primary-key order; list() pages "
                 "cannot be made stable on this Milvus version",
             )
-        return pks
+        return list(rows)
 
-    def _pk_pages(self, expr: str) -> Iterator[list[str]]:
-        """The primary keys of every row matching `expr`, in pk order, a query window at a time.
+    def _row_pages(self, expr: str, fields: Sequence[str] = ()) -> Iterator[list[dict]]:
+        """Every row (pk and `fields`) matching `expr`, in pk order, a query window at a time.
 
         Pages are cut by primary key (``pk > last``), not by offset, so they neither repeat nor
         skip rows and are not bound by Milvus' 16,384-row offset + limit window.
         """
         after = None
         while True:
-            pks = self._pk_page(expr, after, MAX_TOPK)
-            if pks:
-                yield pks
-            if len(pks) < MAX_TOPK:
+            rows = self._pk_page(expr, after, MAX_TOPK, fields)
+            if rows:
+                yield rows
+            if len(rows) < MAX_TOPK:
                 return
-            after = pks[-1]
+            after = rows[-1][PK]
 
-    def _fetch(self, pks: Sequence[str], with_vectors: bool = False) -> list[dict]:
+    def _pk_pages(self, expr: str) -> Iterator[list[str]]:
+        """The primary keys of every row matching `expr`, in pk order (see `_row_pages`)."""
+        for rows in self._row_pages(expr):
+            yield [r[PK] for r in rows]
+
+    def _fetch(self, pks: Sequence[str], with_vectors: bool = False,
+               extra: Sequence[str] = ()) -> list[dict]:
         """The rows of these primary keys (those that exist), in the order given."""
-        fields = [PK, DOC, *([VECTOR] if with_vectors else [])]
+        fields = [PK, DOC, *([VECTOR] if with_vectors else []), *extra]
         found: dict[str, dict] = {}
         for start in range(0, len(pks), self.config.page_size):
             batch = pks[start : start + self.config.page_size]
@@ -233,6 +306,10 @@ class MilvusVectorStore:
             rows[pk] = {PK: pk, VECTOR: vector, DOC: doc, INDEX_FIELD: index}
             sizes[pk] = (len(pk) + 4 * self.dimension + index_json_size(index) + 64
                          + sum(len(chunk.encode("utf-8")) for chunk in doc))
+            if self.keyword_fields:
+                terms, length = keyword.document_vector(r.payload, self._tokenize)
+                rows[pk][KW], rows[pk][KW_LEN] = terms, length
+                sizes[pk] += 8 * len(terms) + 8
         batches: list[list[dict[str, Any]]] = [[]]
         used = 0
         for pk, row in rows.items():
@@ -288,6 +365,113 @@ class MilvusVectorStore:
         )
         return list(result[0]) if result else []
 
+    # --- keyword search (see `keyword`) --------------------------------------------------------
+    def keyword_query(
+        self, text: str, *, limit: int, filters: FilterNode | None = None
+    ) -> list[Hit]:
+        """The engine's BM25 of `text` over the scope of `filters`, best first (ties by id);
+        the rest of the filter selects among the scored rows."""
+        return [hit for hit, _ in self._keyword(text, limit, filters, with_vectors=False)]
+
+    def hybrid_query(
+        self, vector: Sequence[float], text: str, *, limit: int, keyword_limit: int,
+        filters: FilterNode | None = None,
+    ) -> HybridHits:
+        """`query` and `keyword_query`, plus the cosine similarity of each keyword hit, read
+        with the keyword hits' payloads (so the engine reads nothing back to fuse the lists).
+        Milvus has no read transactions: the calls see each write as it lands."""
+        q = check_vector(vector, self.dimension, PROVIDER)
+        vector_hits = self.query(q, limit=limit, filters=filters) if limit > 0 else []
+        found = self._keyword(text, keyword_limit, filters, with_vectors=True)
+        return HybridHits(vector=vector_hits, keyword=[hit for hit, _ in found],
+                          similarity={hit.id: _cosine(q, vec) for hit, vec in found})
+
+    def _require_keyword(self) -> None:
+        if self.keyword_off_reason is not None:
+            raise StoreError(PROVIDER, f"keyword search is not available: "
+                                       f"{self.keyword_off_reason}")
+
+    def _keyword(self, text: str, limit: int, filters: FilterNode | None,
+                 with_vectors: bool) -> list[tuple[Hit, list[float]]]:
+        self._require_keyword()
+        expr = self._expr(filters)
+        dims = keyword.query_dims(text, self._tokenize)
+        if not dims or limit < 1:
+            return []
+        scope_expr = self._expr(scope_key(filters)[1])
+        postings, complete = self._postings(dims, scope_expr)
+        lengths: dict[str, int] = {}
+        scan = not complete  # a term in more rows than one search returns: read the scope
+        for rows in self._row_pages(scope_expr, [KW_LEN, KW] if scan else [KW_LEN]):
+            for row in rows:
+                lengths[row[PK]] = int(row[KW_LEN])
+                if scan:
+                    terms = row[KW]
+                    for dim in dims:
+                        if dim in terms:
+                            postings[dim][row[PK]] = float(terms[dim])
+        for posting in postings.values():  # rows written between the two reads: not scored
+            for pk in [pk for pk in posting if pk not in lengths]:
+                del posting[pk]
+        n, total = len(lengths), sum(lengths.values())
+        scores = keyword.bm25(postings, lengths, n, total, k1=self.config.bm25_k1,
+                              b=self.config.bm25_b)
+        ids = self._ids_of(list(scores))
+        ranked = sorted((pk for pk in scores if pk in ids), key=lambda pk: (-scores[pk], ids[pk]))
+        if not keyword.is_scope_only(filters):
+            ranked = self._matching(ranked, expr, limit)
+        rows = self._fetch(ranked[:limit], with_vectors=with_vectors)
+        out = []
+        for row in rows:
+            record_id, payload = decode_doc(list(row[DOC]))
+            vec = [float(x) for x in row[VECTOR]] if with_vectors else []
+            out.append((Hit(id=record_id, score=scores[row[PK]], payload=payload), vec))
+        return out
+
+    def _postings(self, dims: list[int], scope_expr: str
+                  ) -> tuple[dict[int, dict[str, float]], bool]:
+        """dim → {pk: term frequency} over the scope's rows, from one batched sparse search (a
+        unit query vector per term: the inner product is the frequency); False when a term
+        filled a whole result, so its posting may be cut short."""
+        result = self._call(
+            "keyword search", self._client.search, self.collection,
+            data=[{dim: 1.0} for dim in dims], anns_field=KW, limit=SPARSE_TOPK,
+            filter=scope_expr, output_fields=[], consistency_level=STRONG,
+            search_params={"metric_type": "IP", "params": {}},
+        )
+        postings: dict[int, dict[str, float]] = {}
+        complete = True
+        for dim, hits in zip(dims, result, strict=True):
+            hits = list(hits)
+            complete = complete and len(hits) < SPARSE_TOPK
+            postings[dim] = {hit[PK]: float(hit["distance"]) for hit in hits}
+        if not complete:
+            postings = {dim: {} for dim in dims}
+        return postings, complete
+
+    def _ids_of(self, pks: Sequence[str]) -> dict[str, str]:
+        """pk → record id: decoded from the pk, or read for the rare hashed (long) ids."""
+        ids = {pk: id_of(pk) for pk in pks if not pk.startswith(LONG_ID_PREFIX)}
+        long = [pk for pk in pks if pk.startswith(LONG_ID_PREFIX)]
+        ids.update((row[PK], decode_doc(list(row[DOC]))[0]) for row in self._fetch(long))
+        return ids
+
+    def _matching(self, ranked: list[str], expr: str, limit: int) -> list[str]:
+        """The first `limit` of `ranked` whose rows match `expr`, checked best first in batches
+        (usually one), so a filter costs a look at a few candidates, not all of them."""
+        kept: list[str] = []
+        start, size = 0, max(2 * limit, 64)
+        while start < len(ranked) and len(kept) < limit:
+            batch = ranked[start : start + min(size, 1000)]
+            rows = self._call("query", self._client.query, self.collection,
+                              filter=f"{_pk_in(batch)} and ({expr})", output_fields=[PK],
+                              consistency_level=STRONG)
+            ok = {row[PK] for row in rows}
+            kept += [pk for pk in batch if pk in ok]
+            start += len(batch)
+            size *= 4
+        return kept[:limit]
+
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         pks = [pk_of(i) for i in dict.fromkeys(ids) if isinstance(i, str) and i]
         return [self._record(row, with_vectors) for row in self._fetch(pks, with_vectors)]
@@ -330,6 +514,7 @@ class MilvusVectorStore:
         """Drop the collection and create it afresh, indexed as this config says."""
         with self._write_lock:
             self._call("drop_collection", self._client.drop_collection, self.collection)
+            self.keyword_fields = True  # a new collection has the current layout
             self._create_collection()
             self._create_index()
             self._call("load_collection", self._client.load_collection, self.collection)
@@ -352,6 +537,13 @@ class MilvusVectorStore:
 def _pk_in(pks: Sequence[str]) -> str:
     """`pk in [...]`; pks are hex digits (or '~' + hex), so quoting them is safe."""
     return f"{PK} in [" + ", ".join(f'"{pk}"' for pk in pks) + "]"
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """Cosine similarity of a query and a stored vector (0 for a zero vector)."""
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return max(-1.0, min(1.0, dot / norm)) if norm else 0.0
 
 
 def _score(hit: Any) -> float:

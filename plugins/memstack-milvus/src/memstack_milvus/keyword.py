@@ -1,0 +1,89 @@
+"""Keyword search on Milvus: the engine's own BM25, with Milvus holding the postings.
+
+The engine ranks keywords with Okapi BM25 over its own tokens (`memstack.keyword_index`:
+English stop words and light stemming, or the `simple` tokenizer; k1 1.2, b 0.4) with the term
+statistics of the *searched scope* (`memstack.keyword_index.scope_key`). Milvus' own full-text
+search (the BM25 Function) cannot give that ranking: its analyzers are Milvus' (Milvus Lite 3.2
+offers `standard` and `jieba` only), its statistics are the collection's (Milvus Lite even
+keeps them per segment), not the scope's, and a filter only selects among hits scored so.
+
+So each row carries a sparse vector `kw` of its own term frequencies — the engine's tokens of
+`payload["text"]`, each term hashed to a 32-bit dimension — and its token count `kw_len`. A
+query asks Milvus, in one batched search on the sparse inverted index, for the rows of the
+scope holding each query term (inner product with a unit vector on the term's dimension: the
+distance *is* the term frequency), reads the scope's size and total length, and scores in
+Python exactly as the engine does. The rest of the filter then selects among the scored rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from memstack.filters import And, Comparison, FilterNode
+from memstack.keyword_index import TOKENIZERS
+from memstack.models import SCOPE_FIELDS
+
+TEXT_FIELD = "text"
+# Dimension 0 is never a term: it marks a row without tokens (Milvus refuses an empty sparse
+# vector). Terms map to 1 .. 2**32 - 2 (Milvus' sparse indices are uint32 below 2**32 - 1).
+EMPTY_DIM = 0
+DIMS = 2**32 - 2
+
+
+def tokenizer(name: str) -> Callable[[str], list[str]]:
+    """The engine's tokenizer of that name (`search.tokenizer`)."""
+    return TOKENIZERS[name]
+
+
+def term_dim(term: str) -> int:
+    """The sparse dimension of a term: a stable 32-bit hash (never `EMPTY_DIM`)."""
+    digest = hashlib.blake2b(term.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % DIMS + 1
+
+
+def document_vector(payload: Mapping[str, Any], tokenize: Callable[[str], list[str]]
+                    ) -> tuple[dict[int, float], int]:
+    """(sparse vector of term frequencies, token count) of a payload's text, tokenised as the
+    engine does (`str(payload.get("text", ""))`)."""
+    counts = Counter(tokenize(str(payload.get(TEXT_FIELD, ""))))
+    vector: dict[int, float] = defaultdict(float)
+    for term, tf in counts.items():
+        vector[term_dim(term)] += float(tf)
+    return (dict(vector) or {EMPTY_DIM: 1.0}), sum(counts.values())
+
+
+def query_dims(text: str, tokenize: Callable[[str], list[str]]) -> list[int]:
+    """The distinct dimensions of a query's terms, in a fixed order."""
+    return sorted({term_dim(t) for t in tokenize(text)})
+
+
+def is_scope_only(filters: FilterNode | None) -> bool:
+    """True when the filter is nothing but scope equalities (what `scope_key` takes): the
+    scope's rows are then exactly the rows it matches, with no further check."""
+    children = filters.children if isinstance(filters, And) else (filters,)
+    return all(isinstance(c, Comparison) and c.field in SCOPE_FIELDS and c.op == "eq"
+               and isinstance(c.value, str) for c in children if c is not None)
+
+
+def bm25(postings: Mapping[int, Mapping[str, float]], lengths: Mapping[str, int], n: int,
+         total: float, *, k1: float, b: float) -> dict[str, float]:
+    """pk → score, as `memstack.keyword_index.KeywordIndex.search` computes it: `postings` maps
+    each query dimension to {pk: tf} over the scope's rows, `lengths` the token counts of those
+    rows, `n` and `total` the scope's size and total length."""
+    if not n:
+        return {}
+    avg = total / n or 1.0
+    scores: dict[str, float] = defaultdict(float)
+    for posting in postings.values():
+        df = len(posting)
+        if not df:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for pk, tf in posting.items():
+            norm = tf + k1 * (1 - b + b * lengths[pk] / avg)
+            scores[pk] += idf * tf * (k1 + 1) / norm
+    return scores
