@@ -45,6 +45,15 @@ def test_scoped_reads_use_the_scope_indexes(make_store):
     where, params = _where(parse_filter(view))
     text = plan(store, f'SELECT id FROM "t"{where}', params)
     assert "USING INDEX t__user_id (user_id=?)" in text, text
+    # whole rows of a user scope (vectors, payloads) are one range of the clustered key, with
+    # any other scope field checked on those rows; agent and run scopes use their index
+    for raw in [view, {"AND": [{"user_id": "u1"}, {"agent_id": "a"}]}]:
+        where, params = _where(parse_filter(raw), clustered=True)
+        text = plan(store, f'SELECT id, vec FROM "t"{where}', params)
+        assert "SEARCH t USING PRIMARY KEY (ukey=?)" in text, text
+    where, params = _where(parse_filter({"agent_id": "a"}), clustered=True)
+    text = plan(store, f'SELECT id, vec FROM "t"{where}', params)
+    assert "USING INDEX t__agent_id (agent_id=?)" in text, text
     # and the store's own statements select the same rows the reference does
     node = parse_filter({"user_id": "u1"})
     assert store.count(node) == 10
@@ -249,3 +258,62 @@ def test_default_path_is_under_the_data_home(tmp_path: Path):
         assert store.path.exists()
     finally:
         store.close()
+
+
+FIRST_LAYOUT = """
+CREATE TABLE memstack_collections (name TEXT PRIMARY KEY, dimension INTEGER NOT NULL,
+  tokenizer TEXT NOT NULL, generation INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE "t__scopes" (field TEXT NOT NULL, value TEXT NOT NULL, stamp INTEGER NOT NULL,
+  PRIMARY KEY (field, value)) WITHOUT ROWID;
+CREATE TABLE "t" (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, user_id TEXT, agent_id TEXT,
+  run_id TEXT, vec BLOB NOT NULL, payload TEXT NOT NULL, kw_len INTEGER NOT NULL);
+CREATE TABLE "t__kw" (seq INTEGER NOT NULL, term TEXT NOT NULL, tf INTEGER NOT NULL,
+  user_id TEXT, agent_id TEXT, run_id TEXT, PRIMARY KEY (seq, term)) WITHOUT ROWID;
+CREATE INDEX "t__user_id" ON "t" (user_id, kw_len) WHERE user_id IS NOT NULL;
+"""
+
+
+def test_a_file_of_the_first_layout_is_migrated_with_nothing_lost(make_store, db_path):
+    """Files written before the clustered layout (rowid table, 4 KiB pages) are rewritten on
+    open: every record, its order, its vector and its keywords are kept, and the file gets
+    the larger pages the clustered rows need."""
+    import sqlite3
+
+    import numpy as np
+
+    # a file of the first layout, written as that version wrote it
+    old = sqlite3.connect(db_path, isolation_level=None)
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("PRAGMA journal_mode = WAL")
+    old.executescript(FIRST_LAYOUT)
+    old.execute("INSERT INTO memstack_collections VALUES ('t', 4, 'english', 3)")
+    rows = [(seq, f"r{seq}", f"u{seq % 3}" if seq % 4 else None, "a" if seq % 2 else None,
+             np.array([1, seq, 0, 0], dtype=np.float32).tobytes(),
+             json.dumps({"text": f"zebra {seq}" if seq % 5 == 0 else "other",
+                         **({"user_id": f"u{seq % 3}"} if seq % 4 else {}),
+                         **({"agent_id": "a"} if seq % 2 else {})}), 2 if seq % 5 == 0 else 1)
+            for seq in range(1, 41)]
+    old.executemany('INSERT INTO "t" VALUES (?, ?, ?, ?, NULL, ?, ?, ?)', rows)
+    old.executemany('INSERT INTO "t__kw" VALUES (?, ?, 1, ?, ?, NULL)',
+                    [(r[0], term, r[2], r[3]) for r in rows
+                     for term in (["zebra", str(r[0])] if r[0] % 5 == 0 else ["other"])])
+    old.close()
+
+    store = make_store()
+    assert store.db.execute("PRAGMA page_size").fetchone()[0] == 16384
+    assert "WITHOUT ROWID" in store.db.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 't'").fetchone()[0]
+    assert store.count() == 40
+    assert [r.id for r in store.list()] == [f"r{seq}" for seq in range(1, 41)]  # order kept
+    assert store.get(["r7"], with_vectors=True)[0].vector == [1.0, 7.0, 0.0, 0.0]
+    assert store.count(parse_filter({"user_id": "u1"})) == len(
+        [r for r in rows if r[2] == "u1"])
+    assert {h.id for h in store.keyword_query("zebra", limit=20)} == {
+        f"r{seq}" for seq in range(5, 41, 5)}
+    hits = store.query([1, 7, 0, 0], limit=3, filters=parse_filter({"user_id": "u1"}))
+    assert hits[0].id == "r7"
+    # and it keeps working as a clustered file: a new record lands after the migrated ones
+    store.upsert([rec("new", [0, 0, 1, 0], user_id="u1", text="zebra")])
+    assert store.list()[-1].id == "new"
+    assert store.query([0, 0, 1, 0], limit=1, filters=parse_filter({"user_id": "u1"}))[0].id \
+        == "new"

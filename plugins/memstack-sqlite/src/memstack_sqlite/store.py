@@ -56,13 +56,22 @@ def _rest(filters: FilterNode | None) -> FilterNode | None:
 
 
 def _where(filters: FilterNode | None, prefix: str = "", *,
-           scope_only: bool = False) -> tuple[str, list[Any]]:
+           scope_only: bool = False, clustered: bool = False) -> tuple[str, list[Any]]:
     """The SQL condition of a filter: its scope equalities on the indexed scope columns (every
     row the filter can match is in that scope), then the rest translated over the JSON payload
-    (`sql_filters`), unless `scope_only`. Empty when there is nothing to select."""
+    (`sql_filters`), unless `scope_only`. Empty when there is nothing to select.
+
+    `clustered` (reads of whole rows): a user scope becomes a range of the clustered primary
+    key (`ukey`), the other scope fields are checked on those rows (`+` keeps SQLite from
+    reading them through their own index instead)."""
     key, _ = scope_key(filters)
-    parts = [f"{prefix}{f} = ?" for f, _ in key]
-    params: list[Any] = [v for _, v in key]
+    user = dict(key).get("user_id") if clustered else None
+    if user is not None:
+        parts = ["ukey = ?", *(f"+{f} = ?" for f, _ in key if f != "user_id")]
+        params: list[Any] = [schema.ukey(user), *(v for f, v in key if f != "user_id")]
+    else:
+        parts = [f"{prefix}{f} = ?" for f, _ in key]
+        params = [v for _, v in key]
     rest = None if scope_only else _rest(filters)
     if rest is not None:
         cond, more = sql_filters.condition(rest, f"{prefix}payload")
@@ -142,7 +151,11 @@ class SqliteStore:
 
     def _setup(self) -> None:
         tokenizer = self.config.keyword_tokenizer
+        migrated = False
         with self._write("create the collection") as db:
+            if schema.is_clustered(db, self.collection) is False:
+                schema.migrate(db, self.collection)
+                migrated = True
             schema.create(db, self.collection)
             row = db.execute(f"SELECT dimension, tokenizer FROM {schema.META} WHERE name = ?",
                              (self.collection,)).fetchone()
@@ -156,6 +169,9 @@ class SqliteStore:
                 self._retokenize(db)
                 db.execute(f"UPDATE {schema.META} SET tokenizer = ? WHERE name = ?",
                            (tokenizer, self.collection))
+        if migrated or self.db.execute("PRAGMA page_size").fetchone()[0] < schema.PAGE_SIZE:
+            with self._lock, self._errors("enlarge the pages"):
+                schema.enlarge_pages(self.db)
 
     def _retokenize(self, db: sqlite3.Connection) -> None:
         """Rewrite the keyword table with this config's tokenizer (its tokens are what the
@@ -225,9 +241,9 @@ class SqliteStore:
         # Under the write lock: seq values are ours to hand out, in batch order.
         start = db.execute(f"SELECT coalesce(max(seq), 0) FROM {self._t}").fetchone()[0] + 1
         db.executemany(
-            f"INSERT INTO {self._t} (seq, id, {schema.SCOPE_COLUMNS}, vec, payload, kw_len)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(start + n, rid, *scope, blob, text, length)
+            f"INSERT INTO {self._t} (ukey, seq, id, {schema.SCOPE_COLUMNS}, vec, payload,"
+            " kw_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(schema.ukey(scope[0]), start + n, rid, *scope, blob, text, length)
              for n, (rid, scope, blob, text, length, _) in enumerate(rows)])
         db.executemany(
             f"INSERT INTO {self._kw} VALUES (?, ?, ?, ?, ?, ?)",
@@ -342,7 +358,7 @@ class SqliteStore:
         """A scoped search: the scope's rows through its index (or the cache, when no write
         touched the scope since), the rest of the filter by the reference evaluator."""
         rest = _rest(filters)
-        scope, scope_params = _where(filters, scope_only=True)
+        scope, scope_params = _where(filters, scope_only=True, clustered=True)
         stamps = self._stamps(db, key)
         entry = self._cache.get(key, stamps)
         allowed: set[str] | None = None
@@ -360,7 +376,7 @@ class SqliteStore:
             if rest is not None:
                 allowed = {r[0] for r in rows if r[2]}
         elif rest is not None:
-            where, params = _where(filters)
+            where, params = _where(filters, clustered=True)
             allowed = {rid for (rid,) in db.execute(f"SELECT id FROM {self._t}{where}", params)}
         if allowed is None:
             return self._top(entry.ids, entry.matrix, entry.norms, q, qn, limit)
@@ -444,7 +460,7 @@ class SqliteStore:
         require_support(NAME, filters, self.capabilities)
         if limit is not None and limit < 1:
             return []
-        where, params = _where(filters)
+        where, params = _where(filters, clustered=True)
         with self._read("list") as db:
             rows = db.execute(f"SELECT id, payload FROM {self._t}{where} ORDER BY seq"
                               " LIMIT ? OFFSET ?",
@@ -453,7 +469,7 @@ class SqliteStore:
 
     def count(self, filters: FilterNode | None = None) -> int:
         require_support(NAME, filters, self.capabilities)
-        where, params = _where(filters)
+        where, params = _where(filters, clustered=_rest(filters) is not None)
         with self._read("count") as db:
             return int(db.execute(f"SELECT count(*) FROM {self._t}{where}",
                                   params).fetchone()[0])
