@@ -296,7 +296,8 @@ def test_local_disk_journal_mode(tmp_path, fast, mode):
 
 
 def test_server_mode_adds_keyword_indexes(mem_store):
-    """Server mode indexes the scope fields and the non-scalar key when it creates a collection.
+    """Server mode indexes the scope fields and the non-scalar key when it creates a collection,
+    and the token counts (an integer index: the keyword side's facet reads it).
 
     No server runs here: the local client stands in, and the index call (a no-op in local mode)
     is recorded after checking it binds to the real client method's signature.
@@ -316,5 +317,6 @@ def test_server_mode_adds_keyword_indexes(mem_store):
 
     mem_store._client.create_payload_index = record
     assert mem_store.count() == 0
-    assert calls == [(f, "keyword") for f in
-                     ("user_id", "agent_id", "run_id", "_memstack_nonscalar")]
+    assert calls == [*((f, "keyword") for f in
+                       ("user_id", "agent_id", "run_id", "_memstack_nonscalar")),
+                     ("_memstack_kwlen", "integer")]

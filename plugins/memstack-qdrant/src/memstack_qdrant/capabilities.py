@@ -13,7 +13,8 @@ FILTER_CAPABILITIES = (caps.ALL_FILTER_CAPS - {caps.FILTER_RANGE_STR})
 BASE_CAPABILITIES = frozenset(FILTER_CAPABILITIES | {caps.QUERY_IDS})
 # What the provider can do in some mode: the ProviderSpec lists this; an instance declares what
 # its own config does (`for_config`).
-ALL_CAPABILITIES = BASE_CAPABILITIES | {caps.EXACT_SEARCH, caps.PERSISTENT, caps.MULTIPROCESS}
+ALL_CAPABILITIES = BASE_CAPABILITIES | {caps.EXACT_SEARCH, caps.PERSISTENT, caps.MULTIPROCESS,
+                                        caps.KEYWORD_SEARCH, caps.HYBRID_QUERY}
 
 
 def for_config(config: QdrantStoreConfig) -> frozenset[str]:
@@ -21,7 +22,9 @@ def for_config(config: QdrantStoreConfig) -> frozenset[str]:
 
     - local mode is brute force (exact); a server is exact only with `exact: true` (HNSW otherwise);
     - `path` and server keep data across close/reopen; `:memory:` does not;
-    - only a server takes writers from several processes (local mode locks its folder).
+    - only a server takes writers from several processes (local mode locks its folder);
+    - `keyword_search: true` (the default): the engine's BM25 inside the store, and both sides
+      of a hybrid search from one call.
     """
     out = set(BASE_CAPABILITIES)
     if config.mode != "server" or config.exact:
@@ -30,4 +33,6 @@ def for_config(config: QdrantStoreConfig) -> frozenset[str]:
         out.add(caps.PERSISTENT)
     if config.mode == "server":
         out.add(caps.MULTIPROCESS)
+    if config.keyword_search:
+        out |= {caps.KEYWORD_SEARCH, caps.HYBRID_QUERY}
     return frozenset(out)

@@ -62,6 +62,18 @@ class QdrantStoreConfig(VectorStoreConfig):
         description="Server mode: brute-force search (exact, slower) instead of HNSW. "
         "Local mode is always exact.",
     )
+    keyword_search: bool = Field(
+        True,
+        description="Declare `keyword_search` and `hybrid_query`: each point carries the "
+        "engine's keyword tokens (a sparse vector) and hybrid search ranks them with the "
+        "engine's BM25 inside the store, instead of an index in the engine's memory. Existing "
+        "collections get the sparse vector and their tokens when a store first opens them.",
+    )
+    keyword_tokenizer: Literal["english", "simple"] = Field(
+        "english",
+        description="Tokens stored for keyword search; keep it equal to search.tokenizer. "
+        "Changing it re-tokenises the collection when the store next opens.",
+    )
     indexed_fields: list[str] = Field(
         default_factory=lambda: list(DEFAULT_INDEXED_FIELDS),
         description="Payload fields given a keyword index when the collection is created "

@@ -1,4 +1,4 @@
-"""The stored payload: the user's fields plus three reserved keys the plugin owns.
+"""The stored payload: the user's fields plus reserved keys the plugin owns.
 
 - `ID_KEY`: the original memstack id (point ids are uuid5 of it, see `ids`);
 - `NONSCALAR_KEY`: names of the fields whose value is a list or an object. Qdrant matches a list
@@ -6,6 +6,8 @@
   and `contains` only matches one; filters consult this key to tell the two apart.
 - `NORM_KEY`: the vector's length. Cosine collections store unit vectors, so `get(with_vectors)`
   multiplies it back to return the vector that was written.
+- `KWLEN_KEY`: how many keyword tokens the record's text has (BM25 length normalisation; the
+  tokens themselves are the sparse vector, see `keyword`).
 
 The reserved keys are stripped on read; a user payload may not use the `_memstack_` prefix, and a
 filter on such a name sees a missing field (it is pointed at `ABSENT_KEY`, never stored).
@@ -22,14 +24,16 @@ from memstack.filters import family
 ID_KEY = "_memstack_id"
 NONSCALAR_KEY = "_memstack_nonscalar"
 NORM_KEY = "_memstack_norm"
-RESERVED = frozenset({ID_KEY, NONSCALAR_KEY, NORM_KEY})
+KWLEN_KEY = "_memstack_kwlen"
+RESERVED = frozenset({ID_KEY, NONSCALAR_KEY, NORM_KEY, KWLEN_KEY})
 RESERVED_PREFIX = "_memstack_"
 # Never stored: a filter on a reserved name is pointed here, so it sees a missing field.
 ABSENT_KEY = "_memstack_absent"
 
 
-def encode(record_id: str, payload: Mapping[str, Any], norm: float) -> dict[str, Any]:
-    """The payload to store for one record."""
+def encode(record_id: str, payload: Mapping[str, Any], norm: float,
+           kwlen: int | None = None) -> dict[str, Any]:
+    """The payload to store for one record (`kwlen` only when keyword search is on)."""
     clash = [k for k in payload if isinstance(k, str) and k.startswith(RESERVED_PREFIX)]
     if clash:
         raise InvalidInput(
@@ -44,6 +48,8 @@ def encode(record_id: str, payload: Mapping[str, Any], norm: float) -> dict[str,
         out[NONSCALAR_KEY] = nonscalar
     out[ID_KEY] = record_id
     out[NORM_KEY] = norm
+    if kwlen is not None:
+        out[KWLEN_KEY] = kwlen
     return out
 
 

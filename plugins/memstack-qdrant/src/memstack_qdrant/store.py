@@ -8,6 +8,7 @@ calls are serialised with a lock; a server client is shared freely between threa
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,11 +17,20 @@ from typing import Any
 from qdrant_client import QdrantClient
 from qdrant_client.http import models
 
-from memstack.errors import DimensionMismatch, InvalidInput, StoreError, translate_errors
-from memstack.filters import FilterNode, require_support
-from memstack.models import Hit, Record
+from memstack import capabilities as caps
+from memstack.errors import (
+    DimensionMismatch,
+    InvalidInput,
+    StoreError,
+    UnsupportedFeature,
+    translate_errors,
+)
+from memstack.filters import And, Comparison, FilterNode, require_support
+from memstack.keyword_index import scope_key
+from memstack.models import SCOPE_FIELDS, Hit, HybridHits, Record
 from memstack.vectors import check_vector
 from memstack_qdrant import capabilities as qcaps
+from memstack_qdrant import keyword as kw
 from memstack_qdrant import payload as pl
 from memstack_qdrant.clients import close_folder, open_folder
 from memstack_qdrant.config import QdrantStoreConfig
@@ -29,6 +39,11 @@ from memstack_qdrant.ids import point_id
 
 NAME = "qdrant"
 _SCROLL_PAGE = 1000
+# Collection metadata key: the tokenizer every point's keyword tokens were made with. Written
+# when the collection is created with them, or once a backfill has tokenised every point.
+KW_META = "memstack_keyword_tokenizer"
+# Most distinct text lengths a scope may have (a facet bucket each); far above real texts.
+_FACET_LIMIT = 100_000
 
 
 class QdrantVectorStore:
@@ -47,6 +62,8 @@ class QdrantVectorStore:
         )
         self._ready = False
         self._closed = False
+        self._keywords = config.keyword_search
+        self._tokenize = kw.tokenizer(config.keyword_tokenizer)
         with self._errors("open the client"):
             self._client = self._make_client()
         if config.mode == "path":  # the folder's stores share its client, and its lock
@@ -137,6 +154,58 @@ class QdrantVectorStore:
         elif params.size != self._dimension:
             raise DimensionMismatch(NAME, params.size, self._dimension)
         self._ensure_indexes(set(info.payload_schema or {}))
+        self._ensure_keywords(info)
+
+    def _ensure_keywords(self, info: Any) -> None:
+        """Bring an existing collection's keyword side in line with the config.
+
+        Keyword search on: a collection from an older version (or from `keyword_search: false`)
+        gets the sparse vector, then every point its tokens; a changed `keyword_tokenizer`
+        re-tokenises. Only the sparse vector and `_memstack_kwlen` are written: nothing else
+        changes, nothing is lost. The tokenizer is recorded in the collection's metadata last,
+        so an interrupted backfill runs again on the next open. Keyword search off: writes
+        carry no tokens, so the record is cleared and a later `true` backfills again.
+        """
+        meta = info.config.metadata or {}
+        if not self._keywords:
+            if meta.get(KW_META) is not None:
+                self._client.update_collection(self.collection, metadata={KW_META: None})
+            return
+        if kw.KW_VECTOR not in (info.config.params.sparse_vectors or {}):
+            self._client.create_vector_name(
+                self.collection, kw.KW_VECTOR,
+                models.SparseVectorNameConfig(sparse=models.SparseVectorConfig()))
+        if meta.get(KW_META) != self.config.keyword_tokenizer:
+            self._backfill_keywords()
+            self._client.update_collection(
+                self.collection, metadata={KW_META: self.config.keyword_tokenizer})
+
+    def _backfill_keywords(self) -> None:
+        """Write every memstack point's keyword tokens and token count (one scroll)."""
+        cursor: Any = None
+        while True:
+            points, cursor = self._client.scroll(
+                self.collection, limit=self.config.batch_size, offset=cursor,
+                with_payload=True, with_vectors=False)
+            vectors: list[models.PointVectors] = []
+            by_length: dict[int, list[Any]] = {}
+            for p in points:
+                rid, user, _ = pl.decode(p.payload)
+                if rid is None:  # not written by memstack
+                    continue
+                indices, values, length = kw.document_terms(user, self._tokenize)
+                vectors.append(models.PointVectors(id=p.id, vector={
+                    kw.KW_VECTOR: models.SparseVector(indices=indices, values=values)}))
+                by_length.setdefault(length, []).append(p.id)
+            if vectors:
+                ops: list[Any] = [models.UpdateVectorsOperation(
+                    update_vectors=models.UpdateVectors(points=vectors))]
+                ops += [models.SetPayloadOperation(set_payload=models.SetPayload(
+                    payload={pl.KWLEN_KEY: length}, points=ids))
+                    for length, ids in by_length.items()]
+                self._client.batch_update_points(self.collection, ops, wait=True)
+            if cursor is None:
+                return
 
     def _create(self) -> None:
         if self._dimension is None:
@@ -150,6 +219,10 @@ class QdrantVectorStore:
                 vectors_config=models.VectorParams(
                     size=self._dimension, distance=models.Distance.COSINE
                 ),
+                sparse_vectors_config=(
+                    {kw.KW_VECTOR: models.SparseVectorParams()} if self._keywords else None),
+                metadata=(
+                    {KW_META: self.config.keyword_tokenizer} if self._keywords else None),
             )
         except Exception:
             # another process may have created it meanwhile; anything else re-raises
@@ -164,13 +237,17 @@ class QdrantVectorStore:
         mode has no payload indexes). Missing ones are added to an existing collection too."""
         if self.config.mode != "server":
             return
-        for field in dict.fromkeys([*self.config.indexed_fields, pl.NONSCALAR_KEY]):
+        wanted = {f: models.PayloadSchemaType.KEYWORD
+                  for f in [*self.config.indexed_fields, pl.NONSCALAR_KEY]}
+        if self._keywords:  # the facet that sums a scope's text lengths reads this index
+            wanted[pl.KWLEN_KEY] = models.PayloadSchemaType.INTEGER
+        for field, schema in wanted.items():
             if field in existing:
                 continue
             self._client.create_payload_index(
                 self.collection,
                 field_name=field,
-                field_schema=models.PayloadSchemaType.KEYWORD,
+                field_schema=schema,
                 wait=True,
             )
 
@@ -206,8 +283,14 @@ class QdrantVectorStore:
             vec = check_vector(r.vector, dim, NAME)
             norm = math.sqrt(sum(x * x for x in vec))
             by_id.pop(r.id, None)  # the last write of an id in one call wins
+            vector: Any = vec
+            kwlen = None
+            if self._keywords:
+                indices, values, kwlen = kw.document_terms(r.payload, self._tokenize)
+                vector = {"": vec,
+                          kw.KW_VECTOR: models.SparseVector(indices=indices, values=values)}
             by_id[r.id] = models.PointStruct(
-                id=point_id(r.id), vector=vec, payload=pl.encode(r.id, r.payload, norm)
+                id=point_id(r.id), vector=vector, payload=pl.encode(r.id, r.payload, norm, kwlen)
             )
         points = list(by_id.values())
         size = self.config.batch_size
@@ -254,13 +337,7 @@ class QdrantVectorStore:
     def query(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
     ) -> list[Hit]:
-        hits = []
-        for p in self._nearest(vector, limit, filters, True):
-            rid, user, _ = pl.decode(p.payload)
-            if rid is not None:
-                hits.append(Hit(id=rid, score=float(p.score), payload=user))
-        hits.sort(key=lambda h: (-h.score, h.id))
-        return hits
+        return _hits(self._nearest(vector, limit, filters, True))
 
     def query_ids(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None
@@ -282,18 +359,129 @@ class QdrantVectorStore:
         _check_count("limit", limit)
         if limit == 0:
             return []
-        params = models.SearchParams(exact=True) if self.config.exact else None
         with self._errors("query"):
             res = self._client.query_points(
                 self.collection,
                 query=q,
                 limit=limit,
                 query_filter=to_qdrant(filters),
-                search_params=params,
+                search_params=self._search_params(),
                 with_payload=with_payload,
                 with_vectors=False,
             )
         return list(res.points)
+
+    def _search_params(self) -> models.SearchParams | None:
+        return models.SearchParams(exact=True) if self.config.exact else None
+
+    # --- keyword search --------------------------------------------------------------------
+    def keyword_query(
+        self, text: str, *, limit: int, filters: FilterNode | None = None
+    ) -> list[Hit]:
+        """The engine's BM25 ranking of the records matching `filters` (best first, ties by id),
+        with the term statistics of the searched scope (see `keyword`)."""
+        self._check_keywords()
+        require_support(NAME, filters, self.capabilities)
+        self._ensure()
+        _check_count("limit", limit)
+        with self._errors("keyword query"):
+            ranked = self._keyword_ranking(text, limit, filters)
+            if not ranked:
+                return []
+            points = self._client.retrieve(
+                self.collection, ids=[point_id(rid) for rid, _ in ranked],
+                with_payload=True, with_vectors=False)
+        payloads = {rid: user for rid, user, _ in (pl.decode(p.payload) for p in points)}
+        return [Hit(id=rid, score=score, payload=payloads[rid])
+                for rid, score in ranked if rid in payloads]
+
+    def hybrid_query(
+        self, vector: Sequence[float], text: str, *, limit: int, keyword_limit: int,
+        filters: FilterNode | None = None,
+    ) -> HybridHits:
+        """`query` and `keyword_query` together, with each keyword hit's cosine similarity
+        (Qdrant's own score of the query vector against that point, as `query` computes it).
+        Local mode reads everything under one lock, so both lists see one point in time."""
+        self._check_keywords()
+        require_support(NAME, filters, self.capabilities)
+        self._ensure()
+        q = check_vector(vector, self.dimension, NAME)
+        _check_count("limit", limit)
+        _check_count("keyword_limit", keyword_limit)
+        out = HybridHits()
+        with self._errors("hybrid query"):
+            if limit > 0:
+                res = self._client.query_points(
+                    self.collection, query=q, limit=limit, query_filter=to_qdrant(filters),
+                    search_params=self._search_params(), with_payload=True, with_vectors=False)
+                out.vector = _hits(res.points)
+            ranked = self._keyword_ranking(text, keyword_limit, filters)
+            if ranked:
+                res = self._client.query_points(
+                    self.collection, query=q, limit=len(ranked),
+                    query_filter=models.Filter(must=[models.HasIdCondition(
+                        has_id=[point_id(rid) for rid, _ in ranked])]),
+                    # local mode is always exact (and warns about the parameter)
+                    search_params=(models.SearchParams(exact=True)
+                                   if self.config.mode == "server" else None),
+                    with_payload=True, with_vectors=False)
+                seen = {h.id: h for h in _hits(res.points)}
+                out.keyword = [Hit(id=rid, score=score, payload=seen[rid].payload)
+                               for rid, score in ranked if rid in seen]
+                out.similarity = {h.id: seen[h.id].score for h in out.keyword}
+        return out
+
+    def _check_keywords(self) -> None:
+        if not self._keywords:
+            raise UnsupportedFeature(NAME, [caps.KEYWORD_SEARCH],
+                                     "the config sets keyword_search: false")
+
+    def _keyword_ranking(self, text: str, limit: int, filters: FilterNode | None
+                         ) -> list[tuple[str, float]]:
+        """(id, BM25 score) of the best `limit` records matching `filters`, best first.
+
+        Three reads (one batch where it can): the scope's size and total length (a facet over
+        the token counts), every point of the scope holding a query term with its term
+        frequencies (a sparse search; only what BM25 needs, no payloads), and -- when the filter
+        is more than the scope -- which of those the whole filter selects.
+        """
+        terms = kw.query_terms(text, self._tokenize)
+        if not terms or limit < 1:
+            return []
+        _, node = scope_key(filters)
+        scope = to_qdrant(node)
+        facet = self._client.facet(self.collection, pl.KWLEN_KEY, facet_filter=scope,
+                                   limit=_FACET_LIMIT, exact=True)
+        if len(facet.hits) >= _FACET_LIMIT:
+            raise StoreError(NAME, f"a scope has more than {_FACET_LIMIT} distinct text lengths")
+        n, total = kw.scope_statistics((int(h.value), h.count) for h in facet.hits)
+        if not n:
+            return []
+        query = models.SparseVector(indices=terms, values=[1.0] * len(terms))
+        requests = [models.QueryRequest(query=query, using=kw.KW_VECTOR, filter=scope, limit=n,
+                                        with_payload=[pl.ID_KEY, pl.KWLEN_KEY],
+                                        with_vector=[kw.KW_VECTOR])]
+        if not _only_scope(filters):
+            requests.append(models.QueryRequest(
+                query=query, using=kw.KW_VECTOR, filter=to_qdrant(filters), limit=n,
+                with_payload=[pl.ID_KEY], with_vector=False))
+        responses = self._client.query_batch_points(self.collection, requests)
+        wanted = set(terms)
+        postings: dict[str, tuple[dict[int, float], int]] = {}
+        for p in responses[0].points:
+            payload = p.payload or {}
+            rid = payload.get(pl.ID_KEY)
+            sparse = (p.vector or {}).get(kw.KW_VECTOR) if isinstance(p.vector, dict) else None
+            if rid is None or sparse is None:
+                continue
+            tfs = {i: v for i, v in zip(sparse.indices, sparse.values, strict=True)
+                   if i in wanted}
+            postings[rid] = (tfs, int(payload.get(pl.KWLEN_KEY, 0)))
+        scores = kw.bm25(postings, terms, n, total)
+        if len(responses) > 1:
+            allowed = {(p.payload or {}).get(pl.ID_KEY) for p in responses[1].points}
+            scores = {rid: s for rid, s in scores.items() if rid in allowed}
+        return heapq.nsmallest(limit, scores.items(), key=lambda p: (-p[1], p[0]))
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         self._ensure()
@@ -379,11 +567,30 @@ def _check_count(name: str, value: int) -> None:
         raise InvalidInput(f"{NAME}: {name} must be a non-negative integer, got {value!r}")
 
 
+def _hits(points: Sequence[Any]) -> list[Hit]:
+    """Scored points written by memstack as hits, highest score first, ties by id."""
+    hits = []
+    for p in points:
+        rid, user, _ = pl.decode(p.payload)
+        if rid is not None:
+            hits.append(Hit(id=rid, score=float(p.score), payload=user))
+    hits.sort(key=lambda h: (-h.score, h.id))
+    return hits
+
+
+def _only_scope(filters: FilterNode | None) -> bool:
+    """Whether `filters` is nothing but scope equalities (then it selects the whole scope)."""
+    children = filters.children if isinstance(filters, And) else (filters,)
+    return all(isinstance(c, Comparison) and c.field in SCOPE_FIELDS and c.op == "eq"
+               and isinstance(c.value, str) for c in children if c is not None)
+
+
 def _record(point: Any, with_vectors: bool) -> Record | None:
     rid, user, norm = pl.decode(point.payload)
     if rid is None:  # not written by memstack
         return None
     vector = None
-    if with_vectors and point.vector is not None:
-        vector = [float(x) * norm for x in point.vector]
+    dense = point.vector.get("") if isinstance(point.vector, dict) else point.vector
+    if with_vectors and dense is not None:
+        vector = [float(x) * norm for x in dense]
     return Record(id=rid, vector=vector, payload=user)
