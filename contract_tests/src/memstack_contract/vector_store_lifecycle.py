@@ -264,6 +264,45 @@ class LifecycleTests:
                     want = data.cosine(query, by_id[rid].vector or [])
                     assert abs(sim - want) <= tol, f"{where}: similarity of {rid}"
 
+    @contract(since=3, group="keyword")
+    def test_engine_ranks_alike_with_one_call_and_separate_calls(self, store: Any,
+                                                                 tmp_path: Any) -> None:
+        """`Memory.search` over `hybrid_query` and over the engine's own combination of
+        `query_ids`, `keyword_query` and reads: same results, scores and explanations."""
+        import random
+
+        from memstack import Memory
+
+        self.require(self.caps(store), caps.HYBRID_QUERY)
+        words = ["zebra", "dance", "paris", "hobbies", "coffee", "piano", "sister", "2023",
+                 "the", "trip", "garden", "novel"]
+        memory = Memory({"embedder": {"provider": "hashing",
+                                      "config": {"dimension": self.dimension}},
+                         "history_store": {"provider": "sqlite",
+                                           "config": {"path": str(tmp_path / "history.db")}}},
+                        vector_store=store)
+        rng = random.Random(5)
+        try:
+            assert memory.searcher.one_call, "declares hybrid_query; the engine must use it"
+            for n in range(60):
+                memory.add(" ".join(rng.choices(words, k=rng.randint(3, 9))),
+                           user_id=f"u{n % 3}", agent_id=f"a{n % 2}", infer=False)
+            self.settled(store, lambda: assert_equal(store.count(), 60, "count after 60 adds"))
+            for text in ("zebra dance", "hobbies in paris", "coffee", "the", "piano sister 2023"):
+                for scope in ({"user_id": "u0"}, {"user_id": "u1", "agent_id": "a1"}):
+                    for limit, threshold in ((5, None), (12, 0.05)):
+                        runs = []
+                        for one_call in (True, False):
+                            memory.searcher.one_call = one_call
+                            found = memory.search(text, **scope, limit=limit,
+                                                  threshold=threshold, explain=True).results
+                            runs.append([(h.id, round(h.score, 6), h.explanation)
+                                         for h in found])
+                        assert runs[0] == runs[1], (text, scope, limit)
+                        assert runs[0], (text, scope)
+        finally:
+            memory.searcher.one_call = True
+
 
 
 _VECTOR_WRITER = """

@@ -157,38 +157,6 @@ def test_the_engine_uses_the_stores_keyword_search(pg_config: dict[str, Any],
         memory.close()
 
 
-def test_one_call_hybrid_search_ranks_as_the_separate_calls(pg_config: dict[str, Any],
-                                                             tmp_path: Any) -> None:
-    """`hybrid_query` (one round trip) and the engine's own combination of `query_ids`,
-    `keyword_query` and reads give the same results, scores and explanations."""
-    from memstack import Memory
-
-    memory = Memory({
-        "vector_store": {"provider": "pgvector", "config": {**pg_config, "collection": "one"}},
-        "embedder": {"provider": "hashing"},
-        "history_store": {"provider": "sqlite", "config": {"path": str(tmp_path / "h.db")}},
-    })
-    rng = random.Random(5)
-    try:
-        assert memory.searcher.one_call
-        for n in range(60):
-            memory.add(" ".join(rng.choices(WORDS, k=rng.randint(3, 9))),
-                       user_id=f"u{n % 3}", agent_id=f"a{n % 2}", infer=False)
-        for query in ("zebra dance", "hobbies in paris", "coffee", "the", "piano sister 2023"):
-            for scope in ({"user_id": "u0"}, {"user_id": "u1", "agent_id": "a1"}):
-                for limit, threshold in ((5, None), (12, 0.05)):
-                    runs = []
-                    for one_call in (True, False):
-                        memory.searcher.one_call = one_call
-                        found = memory.search(query, **scope, limit=limit, threshold=threshold,
-                                              explain=True).results
-                        runs.append([(h.id, round(h.score, 6), h.explanation) for h in found])
-                    assert runs[0] == runs[1], (query, scope, limit)
-                    assert runs[0], (query, scope)
-    finally:
-        memory.close()
-
-
 def test_keyword_search_can_be_turned_off(make_store: Callable[..., Any]) -> None:
     store = make_store(keyword_search=False)
     assert caps.KEYWORD_SEARCH not in store.capabilities

@@ -49,32 +49,3 @@ def test_memory_on_sqlite_with_the_default_embedder(tmp_path: Path):
             "I adopted a greyhound named Biscuit")
     finally:
         memory.close()
-
-
-def test_one_call_hybrid_search_ranks_as_the_separate_calls(tmp_path: Path):
-    """`hybrid_query` (one read) and the engine's own combination of `query_ids`,
-    `keyword_query` and reads give the same results, scores and explanations."""
-    import random
-
-    words = ["zebra", "dance", "paris", "hobbies", "coffee", "piano", "sister", "2023", "the",
-             "trip", "garden", "novel"]
-    memory = Memory({**config(tmp_path), "embedder": {"provider": "hashing"}})
-    rng = random.Random(5)
-    try:
-        assert memory.searcher.one_call
-        for n in range(60):
-            memory.add(" ".join(rng.choices(words, k=rng.randint(3, 9))),
-                       user_id=f"u{n % 3}", agent_id=f"a{n % 2}", infer=False)
-        for query in ("zebra dance", "hobbies in paris", "coffee", "the", "piano sister 2023"):
-            for scope in ({"user_id": "u0"}, {"user_id": "u1", "agent_id": "a1"}):
-                for limit, threshold in ((5, None), (12, 0.05)):
-                    runs = []
-                    for one_call in (True, False):
-                        memory.searcher.one_call = one_call
-                        found = memory.search(query, **scope, limit=limit, threshold=threshold,
-                                              explain=True).results
-                        runs.append([(h.id, round(h.score, 6), h.explanation) for h in found])
-                    assert runs[0] == runs[1], (query, scope, limit)
-                    assert runs[0], (query, scope)
-    finally:
-        memory.close()
