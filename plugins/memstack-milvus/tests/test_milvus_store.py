@@ -252,6 +252,35 @@ def test_offsets_past_the_query_window(make_store, monkeypatch) -> None:
     assert store.list(offset=21) == []
 
 
+def test_lite_flushes_every_so_many_rows_written(make_store) -> None:
+    """Unflushed Lite rows are scanned in Python by every search: the store flushes after
+    `lite_flush_rows` rows written (upserts and deletes), and nothing changes for readers."""
+    store = make_store(lite_flush_rows=5)
+    flushes = []
+    real = store._client.flush
+
+    def counting(name: str, **kw: Any) -> Any:
+        flushes.append(name)
+        return real(name, **kw)
+
+    store._client.flush = counting
+    store.upsert([rec(i, {"text": f"word{i} common"}) for i in range(4)])
+    assert flushes == []
+    store.upsert([rec(i, {"text": f"word{i} common"}) for i in range(4, 7)])
+    assert flushes == [store.collection]  # 7 rows written
+    store.delete(["id000", "id001", "id002"])  # 3 since the flush
+    assert flushes == [store.collection]
+    store.upsert([rec(i, {"text": f"word{i} common"}) for i in range(7, 9)])  # 3 + 2
+    assert flushes == [store.collection] * 2
+    assert [r.id for r in store.list()] == [f"id{i:03d}" for i in range(3, 9)]
+    assert [h.id for h in store.keyword_query("word4", limit=3)] == ["id004"]
+    assert len(store.keyword_query("common", limit=10)) == 6
+    never = make_store(lite_flush_rows=0)
+    never._client.flush = counting
+    never.upsert([rec(i) for i in range(20)])
+    assert len(flushes) == 2 and never.count() == 20
+
+
 def test_writes_are_split_into_batches(make_store) -> None:
     store = make_store(batch_size=3, batch_bytes=1024 * 1024)
     calls = []

@@ -72,6 +72,14 @@ class MilvusStoreConfig(VectorStoreConfig):
         description="Size limit of the JSON field holding the filter index (Milvus: 65,536)",
     )
 
+    lite_flush_rows: int = Field(
+        500,
+        ge=0,
+        description="Milvus Lite only: flush the collection after this many rows were written "
+        "(upserted or deleted) by this process since its last flush; 0 never flushes. Lite "
+        "scans its unflushed rows in Python on every search (~0.1 ms a row), flushed segments "
+        "keep their indexes.",
+    )
     keyword_search: bool = Field(
         True,
         description="Declare `keyword_search` (and `hybrid_query`): hybrid search ranks keywords "

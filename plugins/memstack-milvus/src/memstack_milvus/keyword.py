@@ -7,12 +7,14 @@ search (the BM25 Function) cannot give that ranking: its analyzers are Milvus' (
 offers `standard` and `jieba` only), its statistics are the collection's (Milvus Lite even
 keeps them per segment), not the scope's, and a filter only selects among hits scored so.
 
-So each row carries a sparse vector `kw` of its own term frequencies — the engine's tokens of
-`payload["text"]`, each term hashed to a 32-bit dimension — and its token count `kw_len`. A
-query asks Milvus, in one batched search on the sparse inverted index, for the rows of the
-scope holding each query term (inner product with a unit vector on the term's dimension: the
-distance *is* the term frequency), reads the scope's size and total length, and scores in
-Python exactly as the engine does. The rest of the filter then selects among the scored rows.
+So each row carries a sparse vector `kw`: its term frequencies — the engine's tokens of
+`payload["text"]`, each term hashed to a 32-bit dimension — plus its token count + 1 on
+dimension 0, which every row has. A query is one batched search on the sparse inverted index,
+filtered to the scope, with one unit query vector per query term (the inner product *is* the
+term's frequency in each row holding it) and one on dimension 0 (every row of the scope, with
+its length): the postings and the scope's size and total length, read at one point in time.
+Scores are computed in Python exactly as the engine computes them; the rest of the filter then
+selects among the scored rows.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from memstack.keyword_index import TOKENIZERS
 from memstack.models import SCOPE_FIELDS
 
 TEXT_FIELD = "text"
-# Dimension 0 is never a term: it marks a row without tokens (Milvus refuses an empty sparse
-# vector). Terms map to 1 .. 2**32 - 2 (Milvus' sparse indices are uint32 below 2**32 - 1).
-EMPTY_DIM = 0
+# Dimension 0 is never a term: every row holds its token count + 1 there (so no row's vector
+# is empty, which Milvus refuses). Terms map to 1 .. 2**32 - 2 (Milvus' sparse indices are
+# uint32 below 2**32 - 1).
+LENGTH_DIM = 0
 DIMS = 2**32 - 2
 
 
@@ -40,20 +43,26 @@ def tokenizer(name: str) -> Callable[[str], list[str]]:
 
 
 def term_dim(term: str) -> int:
-    """The sparse dimension of a term: a stable 32-bit hash (never `EMPTY_DIM`)."""
+    """The sparse dimension of a term: a stable 32-bit hash (never `LENGTH_DIM`)."""
     digest = hashlib.blake2b(term.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % DIMS + 1
 
 
 def document_vector(payload: Mapping[str, Any], tokenize: Callable[[str], list[str]]
-                    ) -> tuple[dict[int, float], int]:
-    """(sparse vector of term frequencies, token count) of a payload's text, tokenised as the
-    engine does (`str(payload.get("text", ""))`)."""
+                    ) -> dict[int, float]:
+    """The sparse vector of a payload's text, tokenised as the engine does
+    (`str(payload.get("text", ""))`): term frequencies, and the token count + 1 on dimension 0."""
     counts = Counter(tokenize(str(payload.get(TEXT_FIELD, ""))))
     vector: dict[int, float] = defaultdict(float)
     for term, tf in counts.items():
         vector[term_dim(term)] += float(tf)
-    return (dict(vector) or {EMPTY_DIM: 1.0}), sum(counts.values())
+    vector[LENGTH_DIM] = float(sum(counts.values()) + 1)
+    return dict(vector)
+
+
+def length_of(weight: float) -> int:
+    """A row's token count from its weight on dimension 0."""
+    return round(weight) - 1
 
 
 def query_dims(text: str, tokenize: Callable[[str], list[str]]) -> list[int]:
