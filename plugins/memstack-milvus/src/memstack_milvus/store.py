@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from memstack.errors import DimensionMismatch, InvalidInput, StoreError, translate_errors
-from memstack.filters import FilterNode, require_support
+from memstack.filters import FilterNode, matches, require_support
 from memstack.keyword_index import scope_key
 from memstack.models import Hit, HybridHits, Record
 from memstack.vectors import check_vector
@@ -411,7 +411,7 @@ class MilvusVectorStore:
     def _keyword(self, text: str, limit: int, filters: FilterNode | None,
                  with_vectors: bool) -> list[tuple[Hit, list[float]]]:
         self._require_keyword()
-        expr = self._expr(filters)
+        self._expr(filters)  # refuses what every other read refuses
         dims = keyword.query_dims(text, self._tokenize)
         if not dims or limit < 1:
             return []
@@ -421,15 +421,24 @@ class MilvusVectorStore:
                               k1=self.config.bm25_k1, b=self.config.bm25_b)
         ids = self._ids_of(list(scores))
         ranked = sorted((pk for pk in scores if pk in ids), key=lambda pk: (-scores[pk], ids[pk]))
-        if not keyword.is_scope_only(filters):
-            ranked = self._matching(ranked, expr, limit)
-        rows = self._fetch(ranked[:limit], with_vectors=with_vectors)
-        out = []
-        for row in rows:
-            record_id, payload = decode_doc(list(row[DOC]))
-            vec = [float(x) for x in row[VECTOR]] if with_vectors else []
-            out.append((Hit(id=record_id, score=scores[row[PK]], payload=payload), vec))
-        return out
+        check = not keyword.is_scope_only(filters)
+        out: list[tuple[Hit, list[float]]] = []
+        start, size = 0, limit if not check else max(2 * limit, 32)
+        while start < len(ranked) and len(out) < limit:
+            # best first, in batches (usually one): payloads are read for the hits anyway, and
+            # the rest of the filter is checked on them with the engine's own evaluator (the
+            # semantics the filter translation is tested to equal), in the process: Milvus Lite
+            # would evaluate a filter over every row of the collection
+            batch = ranked[start : start + min(size, self.config.page_size)]
+            start += len(batch)
+            size *= 4
+            for row in self._fetch(batch, with_vectors=with_vectors):
+                record_id, payload = decode_doc(list(row[DOC]))
+                if check and not matches(filters, payload):
+                    continue
+                vec = [float(x) for x in row[VECTOR]] if with_vectors else []
+                out.append((Hit(id=record_id, score=scores[row[PK]], payload=payload), vec))
+        return out[:limit]
 
     def _postings(self, dims: list[int], scope_expr: str
                   ) -> tuple[dict[str, int], dict[int, dict[str, float]]]:
@@ -465,22 +474,6 @@ class MilvusVectorStore:
         long = [pk for pk in pks if pk.startswith(LONG_ID_PREFIX)]
         ids.update((row[PK], decode_doc(list(row[DOC]))[0]) for row in self._fetch(long))
         return ids
-
-    def _matching(self, ranked: list[str], expr: str, limit: int) -> list[str]:
-        """The first `limit` of `ranked` whose rows match `expr`, checked best first in batches
-        (usually one), so a filter costs a look at a few candidates, not all of them."""
-        kept: list[str] = []
-        start, size = 0, max(2 * limit, 64)
-        while start < len(ranked) and len(kept) < limit:
-            batch = ranked[start : start + min(size, 1000)]
-            rows = self._call("query", self._client.query, self.collection,
-                              filter=f"{_pk_in(batch)} and ({expr})", output_fields=[PK],
-                              consistency_level=STRONG)
-            ok = {row[PK] for row in rows}
-            kept += [pk for pk in batch if pk in ok]
-            start += len(batch)
-            size *= 4
-        return kept[:limit]
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         pks = [pk_of(i) for i in dict.fromkeys(ids) if isinstance(i, str) and i]
