@@ -232,6 +232,9 @@ def test_persistence_across_close_and_reopen(path_config):
     again = build(path_config)
     assert again.count() == 10
     assert again.get(["3"])[0].payload == {"n": 3, "tags": ["x"]}
+    # local mode reloads the vectors as written (not unit length): still the vector written
+    written = rec(3, n=3, tags=["x"]).vector
+    assert again.get(["3"], with_vectors=True)[0].vector == pytest.approx(written, rel=1e-6)
     again.close()
     # dimension may be omitted when the collection exists; a different one is refused
     adopt = build({**path_config, "dimension": None})

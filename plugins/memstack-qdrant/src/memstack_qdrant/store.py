@@ -28,7 +28,7 @@ from memstack.errors import (
 from memstack.filters import And, Comparison, FilterNode, require_support
 from memstack.keyword_index import scope_key
 from memstack.models import SCOPE_FIELDS, Hit, HybridHits, Record
-from memstack.vectors import check_vector
+from memstack.vectors import check_vector, similarities
 from memstack_qdrant import capabilities as qcaps
 from memstack_qdrant import keyword as kw
 from memstack_qdrant import payload as pl
@@ -115,6 +115,7 @@ class QdrantVectorStore:
                 else:
                     self._create()
             self._tune_local_storage()
+            self._settle_local_vectors(None)
             self._ready = True
 
     def _tune_local_storage(self) -> None:
@@ -131,6 +132,27 @@ class QdrantVectorStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         except Exception:  # performance only: keep the library default
+            pass
+
+    def _settle_local_vectors(self, pids: Sequence[str] | None) -> None:
+        """Local mode: make the rows of `pids` (all rows: None, e.g. after loading a folder,
+        which keeps vectors as written) fixed points of local mode's in-place normalisation,
+        so a query scores the same every time (see `local_vectors`). Same stance as
+        `_tune_local_storage`: internals, so a client without them keeps its behaviour."""
+        if self.config.mode == "server":
+            return
+        try:
+            from memstack_qdrant.local_vectors import settle_rows
+
+            coll = self._client._client.collections[self.collection]
+            if pids is None:
+                rows: Any = slice(0, len(coll.payload))
+            else:
+                rows = sorted({coll.ids[p] for p in pids if p in coll.ids})
+                if not rows:
+                    return
+            settle_rows(coll.vectors[""], rows)
+        except Exception:  # results stay right either way; only their last bit may wobble
             pass
 
     def _adopt_existing(self) -> None:
@@ -297,6 +319,7 @@ class QdrantVectorStore:
         for start in range(0, len(points), size):
             with self._errors("upsert points"):
                 self._client.upsert(self.collection, points=points[start : start + size], wait=True)
+                self._settle_local_vectors([str(p.id) for p in points[start : start + size]])
 
     def delete(self, ids: Sequence[str]) -> None:
         self._ensure()
@@ -400,8 +423,8 @@ class QdrantVectorStore:
         filters: FilterNode | None = None,
     ) -> HybridHits:
         """`query` and `keyword_query` together, with each keyword hit's cosine similarity
-        (Qdrant's own score of the query vector against that point, as `query` computes it).
-        Local mode reads everything under one lock, so both lists see one point in time."""
+        (of its stored vector, read with its payload). Local mode reads everything under one
+        lock, so both lists see one point in time."""
         self._check_keywords()
         require_support(NAME, filters, self.capabilities)
         self._ensure()
@@ -417,18 +440,15 @@ class QdrantVectorStore:
                 out.vector = _hits(res.points)
             ranked = self._keyword_ranking(text, keyword_limit, filters)
             if ranked:
-                res = self._client.query_points(
-                    self.collection, query=q, limit=len(ranked),
-                    query_filter=models.Filter(must=[models.HasIdCondition(
-                        has_id=[point_id(rid) for rid, _ in ranked])]),
-                    # local mode is always exact (and warns about the parameter)
-                    search_params=(models.SearchParams(exact=True)
-                                   if self.config.mode == "server" else None),
-                    with_payload=True, with_vectors=False)
-                seen = {h.id: h for h in _hits(res.points)}
+                points = self._client.retrieve(
+                    self.collection, ids=[point_id(rid) for rid, _ in ranked],
+                    with_payload=True, with_vectors=True)
+                seen = {r.id: r for r in (_record(p, True) for p in points) if r is not None}
                 out.keyword = [Hit(id=rid, score=score, payload=seen[rid].payload)
                                for rid, score in ranked if rid in seen]
-                out.similarity = {h.id: seen[h.id].score for h in out.keyword}
+                # computed as the engine computes it for a keyword hit it reads back (`get`
+                # with vectors), so one call and separate calls rank alike to the last bit
+                out.similarity = similarities(q, {h.id: seen[h.id].vector for h in out.keyword})
         return out
 
     def _check_keywords(self) -> None:
@@ -440,10 +460,11 @@ class QdrantVectorStore:
                          ) -> list[tuple[str, float]]:
         """(id, BM25 score) of the best `limit` records matching `filters`, best first.
 
-        Three reads (one batch where it can): the scope's size and total length (a facet over
-        the token counts), every point of the scope holding a query term with its term
-        frequencies (a sparse search; only what BM25 needs, no payloads), and -- when the filter
-        is more than the scope -- which of those the whole filter selects.
+        Up to three reads: the scope's size and total length (a facet over the token counts),
+        every point of the scope holding a query term with its term frequencies (a sparse
+        search; only what BM25 needs, no payloads), and -- when the filter is more than the
+        scope -- which of those the whole filter selects (ids first in the filter, so local
+        mode tests the rest of it on those points only).
         """
         terms = kw.query_terms(text, self._tokenize)
         if not terms or limit < 1:
@@ -457,18 +478,13 @@ class QdrantVectorStore:
         n, total = kw.scope_statistics((int(h.value), h.count) for h in facet.hits)
         if not n:
             return []
-        query = models.SparseVector(indices=terms, values=[1.0] * len(terms))
-        requests = [models.QueryRequest(query=query, using=kw.KW_VECTOR, filter=scope, limit=n,
-                                        with_payload=[pl.ID_KEY, pl.KWLEN_KEY],
-                                        with_vector=[kw.KW_VECTOR])]
-        if not _only_scope(filters):
-            requests.append(models.QueryRequest(
-                query=query, using=kw.KW_VECTOR, filter=to_qdrant(filters), limit=n,
-                with_payload=[pl.ID_KEY], with_vector=False))
-        responses = self._client.query_batch_points(self.collection, requests)
+        res = self._client.query_points(
+            self.collection, query=models.SparseVector(indices=terms, values=[1.0] * len(terms)),
+            using=kw.KW_VECTOR, query_filter=scope, limit=n,
+            with_payload=[pl.ID_KEY, pl.KWLEN_KEY], with_vectors=[kw.KW_VECTOR])
         wanted = set(terms)
         postings: dict[str, tuple[dict[int, float], int]] = {}
-        for p in responses[0].points:
+        for p in res.points:
             payload = p.payload or {}
             rid = payload.get(pl.ID_KEY)
             sparse = (p.vector or {}).get(kw.KW_VECTOR) if isinstance(p.vector, dict) else None
@@ -478,8 +494,15 @@ class QdrantVectorStore:
                    if i in wanted}
             postings[rid] = (tfs, int(payload.get(pl.KWLEN_KEY, 0)))
         scores = kw.bm25(postings, terms, n, total)
-        if len(responses) > 1:
-            allowed = {(p.payload or {}).get(pl.ID_KEY) for p in responses[1].points}
+        if scores and not _only_scope(filters):
+            flt = to_qdrant(filters)
+            assert flt is not None
+            selected = models.Filter(must=[
+                models.HasIdCondition(has_id=[point_id(rid) for rid in scores]), flt])
+            points, _ = self._client.scroll(self.collection, scroll_filter=selected,
+                                            limit=len(scores), with_payload=[pl.ID_KEY],
+                                            with_vectors=False)
+            allowed = {(p.payload or {}).get(pl.ID_KEY) for p in points}
             scores = {rid: s for rid, s in scores.items() if rid in allowed}
         return heapq.nsmallest(limit, scores.items(), key=lambda p: (-p[1], p[0]))
 
@@ -592,5 +615,8 @@ def _record(point: Any, with_vectors: bool) -> Record | None:
     vector = None
     dense = point.vector.get("") if isinstance(point.vector, dict) else point.vector
     if with_vectors and dense is not None:
-        vector = [float(x) * norm for x in dense]
+        # A cosine collection holds unit vectors -- except local mode on disk after reopening,
+        # which loads the vectors as written; scaling by the stored length fits either case.
+        length = math.sqrt(sum(float(x) * float(x) for x in dense)) or 1.0
+        vector = [float(x) * norm / length for x in dense]
     return Record(id=rid, vector=vector, payload=user)
