@@ -98,8 +98,16 @@ class PgVectorConfig(VectorStoreConfig, PostgresConnectionConfig):
         default=64, ge=4, le=1000, description="HNSW candidate list at build time."
     )
     ef_search: int = Field(
-        default=100, ge=1, le=1000,
-        description="HNSW candidate list at query time (raised to the query limit when smaller).",
+        default=200, ge=1, le=1000,
+        description="HNSW candidate list at query time (raised to the query limit when smaller). "
+        "Only searches through the index use it: unfiltered ones and scopes larger than "
+        "exact_scope_max.",
+    )
+    ann_overfetch: int = Field(
+        default=4, ge=1, le=100,
+        description="A filtered search through the HNSW index takes this many times `limit` "
+        "rows and keeps the nearest `limit` (iterative scans return rows only roughly by "
+        "distance); 1 turns it off.",
     )
     iterative_scan: Literal["relaxed_order", "strict_order", "off"] = Field(
         default="relaxed_order",

@@ -394,7 +394,7 @@ class PgVectorStore:
         # A filtered query first counts its matches (up to the threshold) and then runs either
         # branch of one statement: exact for small sets, the HNSW index for large ones.
         gated = shape is not None and not self.exact and self.config.exact_scope_max > 0
-        first = [*params, q, *params, limit, q, *params, limit] if gated else args
+        first = [*params, q, *params, limit, q, *params, limit, limit] if gated else args
         raise_ef = not self.exact and limit > self.config.ef_search and (
             not self._iterative or self.config.iterative_scan == "off")
         return _Plan(q, shape, limit, args, first, gated, raise_ef)
@@ -527,11 +527,17 @@ class PgVectorStore:
     def _gated_sql(self, cols: str, cond: sql.Composable) -> sql.Composable:
         """Exact search when the filter matches at most `exact_scope_max` rows, else HNSW.
 
-        The count stops at threshold + 1 rows (it reads them through the GIN index of the
-        payload), and it is a one-time condition on each branch, so only one branch runs. The
+        The count stops at threshold + 1 rows (it reads them through the scope's B-tree
+        index), and it is a one-time condition on each branch, so only one branch runs. The
         last column says which: the exact branch's results need no fallback. Small scopes thus
         get exact results at a cost set by the scope, whatever the collection's size; large
         ones go through the index, where iterative scans keep filling the limit.
+
+        The index branch takes `ann_overfetch` × limit rows and keeps the best `limit`:
+        relaxed iterative scans return rows roughly, not exactly, by distance, so the first
+        `limit` they return miss some of the true nearest. Measured on the largest scope at 1M
+        (102k rows, 10% of the collection) and on scopes of 3k–20k rows: recall@10 .932 / .984
+        with ef_search 100 and no over-fetch, .965 / .999 with ef_search 200 and 4×.
         """
         return sql.SQL(
             "WITH c AS (SELECT count(*) AS n FROM (SELECT 1 FROM {t} WHERE {cond} LIMIT {cap}) z)"
@@ -539,11 +545,14 @@ class PgVectorStore:
             " SELECT {cols}, embedding <=> %s AS distance FROM {t} WHERE {cond}) AS m"
             " WHERE (SELECT n FROM c) <= {max} ORDER BY distance + 0::float8, id LIMIT %s)"
             " UNION ALL"
-            " (SELECT {cols}, embedding <=> %s AS distance, false AS exact FROM {t}"
-            " WHERE {cond} AND (SELECT n FROM c) > {max} ORDER BY distance LIMIT %s)"
+            " (SELECT {cols}, distance, false AS exact FROM ("
+            " SELECT {cols}, embedding <=> %s AS distance FROM {t}"
+            " WHERE {cond} AND (SELECT n FROM c) > {max} ORDER BY distance LIMIT %s * {over})"
+            " AS a ORDER BY distance + 0::float8, id LIMIT %s)"
         ).format(cols=sql.SQL(cols), t=self._table, cond=cond,
                  cap=sql.Literal(int(self.config.exact_scope_max) + 1),
-                 max=sql.Literal(int(self.config.exact_scope_max)))
+                 max=sql.Literal(int(self.config.exact_scope_max)),
+                 over=sql.Literal(int(self.config.ann_overfetch)))
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         wanted = list(dict.fromkeys(ids))
