@@ -93,3 +93,28 @@ def test_nn_stats_tell_clustered_from_uniform(scale: Any, base: Any) -> None:
     clustered, flat = scale.nn_stats(base[0], sample=100), scale.nn_stats(uniform, sample=100)
     assert clustered["nn1"] > flat["nn1"] + 0.2
     assert clustered["nn1"] >= clustered["nn10"] >= clustered["random"]
+
+
+def test_plot_draws_every_store_and_the_largest_zipf_scope(scale: Any, tmp_path: Path) -> None:
+    """The picture in docs/benchmarks.md: one line per (store, shape) and, for zipf rows, the
+    largest scope dashed beside it."""
+    pytest.importorskip("matplotlib")
+
+    def row(store: str, shape: str, n: int, p50: float, big: bool) -> dict[str, Any]:
+        r: dict[str, Any] = {"store": store, "shape": shape, "n": n,
+                             "scoped": {"p50_ms": p50, "recall": 1.0}}
+        if big:
+            r["largest"] = {"p50_ms": 10 * p50, "recall": 0.96}
+        return r
+
+    rows = [row("pgvector", "zipf", n, 1.0, True) for n in (10_000, 1_000_000)]
+    rows += [row("sqlite", "uniform", n, 0.4, False) for n in (10_000, 100_000)]
+    out = tmp_path / "scale.png"
+    scale.plot(rows, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.pyplot as plt
+
+    fig = plt.gcf()
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["pgvector (zipf)", "pgvector (zipf), largest scope", "sqlite (uniform)"]
+    plt.close(fig)
