@@ -317,3 +317,36 @@ def test_a_file_of_the_first_layout_is_migrated_with_nothing_lost(make_store, db
     assert store.list()[-1].id == "new"
     assert store.query([0, 0, 1, 0], limit=1, filters=parse_filter({"user_id": "u1"}))[0].id \
         == "new"
+
+
+def test_pages_are_enlarged_at_a_later_open_when_another_connection_holds_the_file(
+        make_store, db_path):
+    """Changing the page size needs the only connection to the file: with another one open the
+    migration still runs (records clustered, nothing lost) and the pages change at a later
+    open, once the file is free."""
+    import sqlite3
+
+    import numpy as np
+
+    old = sqlite3.connect(db_path, isolation_level=None)
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("PRAGMA journal_mode = WAL")
+    old.executescript(FIRST_LAYOUT)
+    old.execute("INSERT INTO memstack_collections VALUES ('t', 4, 'english', 1)")
+    old.executemany('INSERT INTO "t" VALUES (?, ?, ?, NULL, NULL, ?, ?, 1)',
+                    [(seq, f"r{seq}", "u", np.array([1, seq, 0, 0], dtype=np.float32).tobytes(),
+                      json.dumps({"user_id": "u", "text": "x"})) for seq in range(1, 6)])
+    old.close()
+    other = sqlite3.connect(db_path, isolation_level=None)  # another process, say
+    other.execute("SELECT count(*) FROM memstack_collections").fetchone()
+    store = make_store()
+    assert "WITHOUT ROWID" in store.db.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 't'").fetchone()[0]
+    assert store.db.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert [r.id for r in store.list()] == [f"r{seq}" for seq in range(1, 6)]
+    store.close()
+    other.close()
+    again = make_store()
+    assert again.db.execute("PRAGMA page_size").fetchone()[0] == 16384
+    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert [r.id for r in again.list()] == [f"r{seq}" for seq in range(1, 6)]
