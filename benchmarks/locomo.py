@@ -201,11 +201,16 @@ def result_table(result: dict[str, dict[str, float]], ks: Sequence[int] = KS) ->
 
 
 # --- running through Memory ---------------------------------------------------------------------
-def store_config(store: str, workdir: Path) -> dict[str, Any]:
-    """Provider config for a store that keeps its data in the temporary `workdir`."""
-    if store == "chroma":
-        return {"path": str(workdir / "chroma")}
-    return {}
+def store_config(store: str, workdir: Path, extra: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    """Provider config for a store that keeps its data in the temporary `workdir`, plus
+    `extra` (`--store-config`, e.g. `{"keyword_search": false}` to compare a store's own
+    keyword search with the engine's)."""
+    local = {"chroma": {"path": str(workdir / "chroma")},
+             "sqlite": {"path": str(workdir / "vectors.db")},
+             "qdrant": {"path": str(workdir / "qdrant")},
+             "milvus": {"uri": str(workdir / "milvus.db")}}
+    return {**local.get(store, {}), **(extra or {})}
 
 
 def memory_config(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -215,7 +220,8 @@ def memory_config(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         if value is not None:
             search[name] = value
     return {
-        "vector_store": {"provider": args.store, "config": store_config(args.store, workdir)},
+        "vector_store": {"provider": args.store,
+                         "config": store_config(args.store, workdir, args.store_config)},
         "embedder": {"provider": args.embedder},
         "history_store": {"provider": "sqlite", "config": {"path": str(workdir / "history.db")}},
         "collection": "locomo",
@@ -316,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keyword-weight", dest="keyword_weight", type=float, default=None)
     parser.add_argument("--candidates", type=int, default=None)
     parser.add_argument("--store", default="chroma", help="vector store provider (default: chroma)")
+    parser.add_argument("--store-config", dest="store_config", type=json.loads, default=None,
+                        help="JSON merged into the store's config, e.g. "
+                             "'{\"keyword_search\": false}'")
     parser.add_argument("--embedder", default="sentence-transformers",
                         help="embedder provider (default: %(default)s, all-MiniLM-L6-v2)")
     parser.add_argument("--prefix", action="store_true",

@@ -222,3 +222,18 @@ def test_timestamps_record_each_session_date(tmp_path: Path) -> None:
             turn = sorted(loaded.dia[it.id])[0]
             assert it.said_at == locomo.session_time(dates[turn]).isoformat(
                 timespec="microseconds")
+
+
+def test_store_config_keeps_data_in_the_workdir_and_merges_the_given_fields(tmp_path: Path
+                                                                           ) -> None:
+    assert locomo.store_config("qdrant", tmp_path) == {"path": str(tmp_path / "qdrant")}
+    assert locomo.store_config("milvus", tmp_path, {"keyword_search": False}) == {
+        "uri": str(tmp_path / "milvus.db"), "keyword_search": False}
+    assert locomo.store_config("pgvector", tmp_path, {"dsn": "x"}) == {"dsn": "x"}
+    import argparse
+
+    args = argparse.Namespace(store="sqlite", embedder="hashing", mode=None,
+                              store_config={"keyword_search": False})
+    config = locomo.memory_config(args, tmp_path)
+    assert config["vector_store"] == {"provider": "sqlite", "config": {
+        "path": str(tmp_path / "vectors.db"), "keyword_search": False}}
