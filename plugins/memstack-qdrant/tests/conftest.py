@@ -8,14 +8,14 @@ from qdrant_helpers import build
 
 @pytest.fixture
 def mem_store():
-    store = build({"location": ":memory:", "collection": "t"})
+    store = build({"location": ":memory:", "collection": "t", "keyword_search": True})
     yield store
     store.close()
 
 
 @pytest.fixture
 def path_config(tmp_path) -> dict:
-    return {"path": str(tmp_path / "qdrant"), "collection": "t"}
+    return {"path": str(tmp_path / "qdrant"), "collection": "t", "keyword_search": True}
 
 
 @pytest.fixture
@@ -29,8 +29,8 @@ def path_store(path_config):
 def store(request, tmp_path):
     """Both local modes: in memory and on disk (sqlite-backed persistence)."""
     if request.param == "memory":
-        s = build({"location": ":memory:", "collection": "t"})
+        s = build({"location": ":memory:", "collection": "t", "keyword_search": True})
     else:
-        s = build({"path": str(tmp_path / "qdrant"), "collection": "t"})
+        s = build({"path": str(tmp_path / "qdrant"), "collection": "t", "keyword_search": True})
     yield s
     s.close()

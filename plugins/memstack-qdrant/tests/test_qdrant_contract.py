@@ -8,6 +8,8 @@ from memstack_contract import VectorStoreContract
 
 
 class TestQdrantMemoryContract(VectorStoreContract):
+    """Local mode's default: keyword search left to the engine."""
+
     provider = "qdrant"
     variant = "local :memory:"
 
@@ -17,9 +19,11 @@ class TestQdrantMemoryContract(VectorStoreContract):
 
 
 class TestQdrantPathContract(VectorStoreContract):
+    """Keyword search in the store (a server's default), on a local folder."""
+
     provider = "qdrant"
     variant = "local path"
 
     @pytest.fixture
     def provider_config(self, tmp_path):
-        return {"path": str(tmp_path / "qdrant")}
+        return {"path": str(tmp_path / "qdrant"), "keyword_search": True}

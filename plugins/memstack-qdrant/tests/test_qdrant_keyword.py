@@ -228,7 +228,8 @@ def _memory(tmp_path: Any, collection: str) -> Any:
 
     return Memory({
         "vector_store": {"provider": "qdrant",
-                         "config": {"path": str(tmp_path / "q"), "collection": collection}},
+                         "config": {"path": str(tmp_path / "q"), "collection": collection,
+                                    "keyword_search": True}},
         "embedder": {"provider": "hashing"},
         "history_store": {"provider": "sqlite", "config": {"path": str(tmp_path / "h.db")}},
     })
@@ -246,3 +247,20 @@ def test_the_engine_uses_the_stores_keyword_search(tmp_path: Any) -> None:
         assert [h.memory for h in hits] == ["I adopted a greyhound named Biscuit"]
     finally:
         memory.close()
+
+
+def test_keyword_search_defaults_to_the_server_only() -> None:
+    """Unset, keyword search runs in the store with a server (shared by every process) and in
+    the engine in local mode (one process; the engine's index ranks alike, faster)."""
+    from memstack_qdrant.capabilities import for_config
+    from memstack_qdrant.config import QdrantStoreConfig
+
+    local = build({"location": ":memory:", "collection": "d"})
+    try:
+        assert caps.KEYWORD_SEARCH not in local.capabilities
+        assert caps.HYBRID_QUERY not in local.capabilities
+    finally:
+        local.close()
+    server = QdrantStoreConfig(url="http://127.0.0.1:6333", collection="d", dimension=4)
+    assert server.keyword_side and caps.KEYWORD_SEARCH in for_config(server)
+    assert not QdrantStoreConfig(url="http://127.0.0.1:6333", keyword_search=False).keyword_side

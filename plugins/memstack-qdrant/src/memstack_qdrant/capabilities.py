@@ -23,8 +23,8 @@ def for_config(config: QdrantStoreConfig) -> frozenset[str]:
     - local mode is brute force (exact); a server is exact only with `exact: true` (HNSW otherwise);
     - `path` and server keep data across close/reopen; `:memory:` does not;
     - only a server takes writers from several processes (local mode locks its folder);
-    - `keyword_search: true` (the default): the engine's BM25 inside the store, and both sides
-      of a hybrid search from one call.
+    - keyword search in the store (`keyword_search`; unset: with a server only): the engine's
+      BM25 inside the store, and both sides of a hybrid search from one call.
     """
     out = set(BASE_CAPABILITIES)
     if config.mode != "server" or config.exact:
@@ -33,6 +33,6 @@ def for_config(config: QdrantStoreConfig) -> frozenset[str]:
         out.add(caps.PERSISTENT)
     if config.mode == "server":
         out.add(caps.MULTIPROCESS)
-    if config.keyword_search:
+    if config.keyword_side:
         out |= {caps.KEYWORD_SEARCH, caps.HYBRID_QUERY}
     return frozenset(out)

@@ -62,7 +62,7 @@ class QdrantVectorStore:
         )
         self._ready = False
         self._closed = False
-        self._keywords = config.keyword_search
+        self._keywords = config.keyword_side
         self._tokenize = kw.tokenizer(config.keyword_tokenizer)
         with self._errors("open the client"):
             self._client = self._make_client()
@@ -454,7 +454,8 @@ class QdrantVectorStore:
     def _check_keywords(self) -> None:
         if not self._keywords:
             raise UnsupportedFeature(NAME, [caps.KEYWORD_SEARCH],
-                                     "the config sets keyword_search: false")
+                                     "keyword search is off for this store (keyword_search: "
+                                     "false, or unset in local mode)")
 
     def _keyword_ranking(self, text: str, limit: int, filters: FilterNode | None
                          ) -> list[tuple[str, float]]:
