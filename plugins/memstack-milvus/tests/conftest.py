@@ -33,6 +33,7 @@ def make_store(shared_uri: str) -> Iterator[Callable[..., Any]]:
 
     def make(**config: Any) -> Any:
         config.setdefault("uri", shared_uri)
+        config.setdefault("keyword_search", True)  # Lite's default is off; these test it on
         config.setdefault("collection", f"t{next(_names)}")
         store = build_store(**config)
         made.append(store)

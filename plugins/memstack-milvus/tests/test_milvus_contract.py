@@ -17,4 +17,4 @@ class TestMilvusLiteContract(VectorStoreContract):
 
     @pytest.fixture
     def provider_config(self, shared_uri: str) -> dict[str, str]:
-        return {"uri": shared_uri}
+        return {"uri": shared_uri, "keyword_search": True}  # a server's default

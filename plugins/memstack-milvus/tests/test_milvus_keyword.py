@@ -238,7 +238,8 @@ def test_hybrid_memory_search_on_milvus(tmp_path: Any, monkeypatch: pytest.Monke
     monkeypatch.setenv("MEMSTACK_HOME", str(tmp_path))
     config = {
         "vector_store": {"provider": "milvus",
-                         "config": {"uri": shared_uri, "collection": "mem_hybrid"}},
+                         "config": {"uri": shared_uri, "collection": "mem_hybrid",
+                                    "keyword_search": True}},
         "embedder": {"provider": "hashing", "config": {"dimension": 64}},
         "history_store": {"provider": "sqlite", "config": {"path": str(tmp_path / "h.db")}},
         "search": {"mode": "hybrid"},
@@ -255,3 +256,21 @@ def test_hybrid_memory_search_on_milvus(tmp_path: Any, monkeypatch: pytest.Monke
     finally:
         one.close()
         two.close()
+
+
+def test_keyword_search_defaults_to_a_server_only(shared_uri: str) -> None:
+    """Unset, Milvus Lite (one process per file) leaves keyword search to the engine's index,
+    which ranks alike and faster there; a server's processes share the store's."""
+    from memstack_milvus.config import MilvusStoreConfig
+
+    from memstack.registry import get_registry
+
+    lite = get_registry().build("vector_store", "milvus",
+                                {"uri": shared_uri, "collection": "kwdefault", "dimension": 4})
+    try:
+        assert caps.KEYWORD_SEARCH not in lite.capabilities
+        assert "off by default on Milvus Lite" in (lite.keyword_off_reason or "")
+    finally:
+        lite.close()
+    assert MilvusStoreConfig(uri="http://127.0.0.1:19530", dimension=4).keyword_side
+    assert not MilvusStoreConfig(uri="http://127.0.0.1:19530", keyword_search=False).keyword_side

@@ -90,8 +90,11 @@ class MilvusVectorStore:
         self.index_type = index_type
         if not self.keyword_fields:
             self.keyword_off_reason = LEGACY_REASON.format(name=self.collection)
-        elif not self.config.keyword_search:
-            self.keyword_off_reason = "the config turns keyword_search off"
+        elif not self.config.keyword_side:
+            self.keyword_off_reason = (
+                "the config turns keyword_search off" if self.config.keyword_search is False
+                else "keyword_search is off by default on Milvus Lite (one process per file; the "
+                "engine's index ranks alike, faster); set keyword_search: true to turn it on")
         else:
             self.keyword_off_reason = None
         self.capabilities = for_collection(index_type, lite=self.config.is_lite,
@@ -126,7 +129,7 @@ class MilvusVectorStore:
         if getattr(state, "name", str(state)) != "Loaded":  # e.g. after a restart
             self._call("load_collection", c.load_collection, self.collection)
         if not self.keyword_fields:
-            if self.config.keyword_search:
+            if self.config.keyword_side:
                 log.warning("memstack-milvus: %s", LEGACY_REASON.format(name=self.collection))
         elif properties.get(TOKENIZER_PROPERTY) != self.config.keyword_tokenizer:
             # another tokenizer's terms (or a creator that stopped before recording it)
