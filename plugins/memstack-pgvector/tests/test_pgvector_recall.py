@@ -90,3 +90,56 @@ def test_default_settings_search_small_sets_exactly_and_large_ones_well(
         found, total = found + len(got & set(want)), total + len(want)
     assert store.exact_scans == 30 and store.fallback_scans == 0
     assert found / total >= 0.98
+
+
+def test_a_scope_known_large_goes_to_the_index_without_counting(
+        make_store: Callable[..., Any]) -> None:
+    """After the index branch ran for a scope, its next searches (same filter shape) skip the
+    count and return what the counted statement returns; a narrower filter of that scope and
+    the small scopes still count (and go exact); an expired entry counts again."""
+    store, vecs, payloads = _load(make_store)
+    rng = np.random.default_rng(7)
+    queries = vecs[rng.integers(0, len(vecs), 6)]
+    big = parse_filter({"user_id": "big"})
+    counted = [[(h.id, round(h.score, 6)) for h in store.query(q.tolist(), limit=10, filters=big)]
+               for q in queries]  # the first one runs the count, the rest know the scope
+    assert len(store._large_scopes._until) == 1
+    store._large_scopes = type(store._large_scopes)(size=0)  # count every time
+    again = [[(h.id, round(h.score, 6)) for h in store.query(q.tolist(), limit=10, filters=big)]
+             for q in queries]
+    assert again == counted
+    store._large_scopes = type(store._large_scopes)()
+    store.query(queries[0].tolist(), limit=10, filters=big)
+    plan = store._plan(queries[0].tolist(), 10, big)
+    assert plan.large and not plan.gated
+    before = store.exact_scans
+    narrow = parse_filter({"AND": [{"user_id": "big"}, {"n": 1}]})  # ~340 rows: exact
+    got = [h.id for h in store.query(queries[0].tolist(), limit=10, filters=narrow)]
+    assert got == _exact(vecs, payloads, queries[0], narrow, 10)
+    small = parse_filter({"user_id": "s3"})
+    assert [h.id for h in store.query(queries[0].tolist(), limit=10, filters=small)] == _exact(
+        vecs, payloads, queries[0], small, 10)
+    assert store.exact_scans == before + 2
+    assert not store._plan(queries[0].tolist(), 10, small).large
+    # hybrid_query takes the same path
+    hits = store.hybrid_query(queries[1].tolist(), "x", limit=10, keyword_limit=5, filters=big)
+    assert [(h.id, round(h.score, 6)) for h in hits.vector] == counted[1]
+
+
+def test_large_scope_entries_expire_and_stay_bounded() -> None:
+    import time
+
+    from memstack_pgvector.large_scopes import LargeScopes
+
+    seen = LargeScopes(size=2, ttl=0.05)
+    seen.add("a")
+    seen.add("b")
+    seen.add("c")  # the least recently added goes
+    assert "a" not in seen and "b" in seen and "c" in seen
+    seen.discard("b")
+    assert "b" not in seen
+    time.sleep(0.06)
+    assert "c" not in seen
+    off = LargeScopes(size=0)
+    off.add("a")
+    assert "a" not in off

@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 from memstack import capabilities as caps
 from memstack.errors import ConfigError, DimensionMismatch, InvalidInput, StoreError
 from memstack.filters import FilterNode, require_support
+from memstack.keyword_index import scope_key
 from memstack.models import SCOPE_FIELDS, Hit, HybridHits, Record
 from memstack.vectors import check_vector
 from memstack_pgvector.config import PgVectorConfig, table_name_problem
@@ -35,6 +36,7 @@ from memstack_pgvector.keyword import (
     query_terms,
     tokenizer,
 )
+from memstack_pgvector.large_scopes import LargeScopes
 from memstack_pgvector.sql_filters import Shape, bind, condition, where_clause
 
 NAME = "pgvector"
@@ -47,7 +49,7 @@ CAPABILITIES = frozenset(
     | {caps.PERSISTENT, caps.MULTIPROCESS, caps.QUERY_IDS, caps.KEYWORD_SEARCH,
        caps.HYBRID_QUERY})
 # (ANN, exact) with the payload column, then (ANN, exact) without it.
-Statements = tuple[bytes, bytes, bytes, bytes]
+Statements = tuple[bytes, bytes, bytes, bytes, bytes, bytes]
 HNSW_MAX_DIM = 2000  # pgvector cannot build an HNSW index on `vector` columns wider than this
 MAX_DIM = 16000  # widest `vector` column pgvector accepts
 # Rows stay whole in the heap up to ~8 KB (Postgres moves the largest column out of line past
@@ -73,6 +75,8 @@ class _Plan(NamedTuple):
     first: list[Any]  # of the statement sent first (gated or ANN)
     gated: bool
     raise_ef: bool
+    scope: tuple[Any, ...] = ()  # (scope equalities, filter shape): see `LargeScopes`
+    large: bool = False  # a scope known large: straight to the index, no count
 
 
 def _hits(rows: Sequence[Any]) -> list[Hit]:
@@ -120,6 +124,7 @@ class PgVectorStore:
         self._sql_cache: dict[Shape, Statements] = {}
         self._kw_cache: dict[KeywordShape, bytes] = {}
         self._sql_lock = threading.Lock()
+        self._large_scopes = LargeScopes()
         self.fallback_scans = 0  # queries the index left short, answered by an exact scan
         self.exact_scans = 0  # filtered queries answered exactly because few rows matched
 
@@ -394,16 +399,26 @@ class PgVectorStore:
         # A filtered query first counts its matches (up to the threshold) and then runs either
         # branch of one statement: exact for small sets, the HNSW index for large ones.
         gated = shape is not None and not self.exact and self.config.exact_scope_max > 0
-        first = [*params, q, *params, limit, q, *params, limit, limit] if gated else args
+        # Known by its scope and the shape of the rest of the filter (not its values: the
+        # engine's time view holds the current time), so a narrower filter of a large scope
+        # still counts its own matches.
+        scope = (scope_key(filters)[0], shape) if gated and scope_key(filters)[0] else ()
+        large = bool(scope) and scope in self._large_scopes
+        if large:
+            gated, first = False, [q, *params, limit, limit]
+        else:
+            first = [*params, q, *params, limit, q, *params, limit, limit] if gated else args
         raise_ef = not self.exact and limit > self.config.ef_search and (
             not self._iterative or self.config.iterative_scan == "off")
-        return _Plan(q, shape, limit, args, first, gated, raise_ef)
+        return _Plan(q, shape, limit, args, first, gated, raise_ef, scope, large)
 
     def _first(self, conn: psycopg.Connection[Any], plan: _Plan, payload: bool
                ) -> tuple[bytes, list[Any]]:
         """The statement and arguments a query sends first."""
         statements = self._query_sql(plan.shape, conn)
-        ann, exact = statements[:2] if payload else statements[2:]
+        if plan.large:
+            return statements[4 if payload else 5], plan.first
+        ann, exact = statements[:2] if payload else statements[2:4]
         return (exact, plan.args) if self.exact else (ann, plan.first)
 
     def _settle(self, conn: psycopg.Connection[Any], plan: _Plan, payload: bool,
@@ -422,10 +437,12 @@ class PgVectorStore:
                 rows = conn.execute(statement, first).fetchall()
         if self.exact:
             return rows
-        if plan.gated:
+        if plan.gated or plan.large:
             if rows and rows[0][-1]:  # the exact branch ran: nothing to settle
                 self.exact_scans += 1
                 return [row[:-1] for row in rows]
+            if rows and plan.scope:  # the index branch ran: skip the count next time
+                self._large_scopes.add(plan.scope)
             rows = [row[:-1] for row in rows]
         if len(rows) < plan.limit:
             # The index stopped early (max_scan_tuples, a very selective filter, no
@@ -506,7 +523,15 @@ class PgVectorStore:
                 " ORDER BY distance + 0::float8, id LIMIT %s"
             ).format(cols=sql.SQL(cols), t=self._table, cond=cond)
             out += [ann.as_bytes(conn), exact.as_bytes(conn)]
-        found = (out[0], out[1], out[2], out[3])
+        for cols in ("id, payload", "id"):  # a scope known large: the index branch alone
+            out.append(sql.SQL(
+                "SELECT {cols}, distance, false AS exact FROM ("
+                " SELECT {cols}, embedding <=> %s AS distance FROM {t} WHERE {cond}"
+                " ORDER BY distance LIMIT %s * {over})"
+                " AS a ORDER BY distance + 0::float8, id LIMIT %s"
+            ).format(cols=sql.SQL(cols), t=self._table, cond=cond,
+                     over=sql.Literal(int(self.config.ann_overfetch))).as_bytes(conn))
+        found = (out[0], out[1], out[2], out[3], out[4], out[5])
         with self._sql_lock:
             while len(self._sql_cache) >= SQL_CACHE_SIZE:
                 del self._sql_cache[next(iter(self._sql_cache))]  # the oldest shape goes
