@@ -8,57 +8,18 @@ Python. Every filtered query must return the same ids in the same order with the
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from memstack import capabilities as caps
 from memstack.filters import parse_filter
 from memstack.keyword_index import KeywordIndex
 from memstack.models import Record
-
-WORDS = ("zebra lion dance dancing danced hobby hobbies paris tokyo music guitar piano coffee "
-         "tea running marathon book novel garden tomato sister brother dog cat 2023 birthday "
-         "the a and of to").split()
-FILTERS: list[dict[str, Any] | None] = [
-    None,
-    {"user_id": "u0"},
-    {"user_id": "u1", "agent_id": "a1"},
-    {"AND": [{"user_id": "u2"}, {"group": "b"}]},
-    {"AND": [{"user_id": "u0"}, {"n": {"gte": 5}}]},
-    {"AND": [{"user_id": "u1"}, {"OR": [{"group": "a"}, {"n": {"lt": 2}}]}]},
-    {"AND": [{"user_id": "u2"}, {"NOT": {"group": "a"}}]},
-    {"group": {"in": ["a", "c"]}},
-    {"tags": {"contains": "x"}},
-    {"AND": [{"user_id": "u0"}, {"group": {"ne": "b"}}]},
-]
-QUERIES = ["zebra", "dancing hobbies", "paris music guitar", "the and", "tomato tomato garden",
-           "2023 birthday sister", "nothing matches xylophone", "Coffee, TEA & running!"]
-
-
-def _records(n: int, seed: int = 7) -> list[Record]:
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 14)))
-        payload: dict[str, Any] = {
-            "text": text, "user_id": f"u{i % 3}", "group": "abc"[i % 5 % 3], "n": i % 9,
-            "tags": ["x"] if i % 4 == 0 else ["y"]}
-        if i % 2:
-            payload["agent_id"] = f"a{i % 4 // 2}"
-        out.append(Record(id=f"r{i:03d}", vector=[rng.random() + 0.01 for _ in range(4)],
-                          payload=payload))
-    return out
-
-
-def _same(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> None:
-    assert [g[0] for g in got] == [w[0] for w in want]
-    for (_, a), (_, b) in zip(got, want, strict=True):
-        assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
+from memstack_contract.keyword_data import FILTERS, QUERIES
+from memstack_contract.keyword_data import assert_same_ranking as _same
+from memstack_contract.keyword_data import keyword_records as _records
 
 
 def test_filtered_keyword_queries_equal_the_engines_bm25(make_store: Callable[..., Any]) -> None:
