@@ -402,7 +402,8 @@ class PgVectorStore:
         # Known by its scope and the shape of the rest of the filter (not its values: the
         # engine's time view holds the current time), so a narrower filter of a large scope
         # still counts its own matches.
-        scope = (scope_key(filters)[0], shape) if gated and scope_key(filters)[0] else ()
+        key = scope_key(filters)[0] if gated else ()
+        scope = (key, shape) if key else ()
         large = bool(scope) and scope in self._large_scopes
         if large:
             gated, first = False, [q, *params, limit, limit]
