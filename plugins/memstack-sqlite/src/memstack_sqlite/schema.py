@@ -89,6 +89,7 @@ def migrate(db: sqlite3.Connection, table: str) -> int:
     db.execute(f"CREATE TABLE {new} ({RECORD_COLUMNS_SQL}) WITHOUT ROWID")
     cols = f"seq, id, {SCOPE_COLUMNS}, vec, payload, kw_len"
     moved = db.execute(
+        # coalesce(...): `ukey` in SQL ('=' || NULL is NULL)
         f"INSERT INTO {new} (ukey, {cols}) SELECT coalesce('=' || user_id, ''), {cols}"
         f" FROM {t} ORDER BY 1, seq").rowcount
     db.execute(f"DROP TABLE {t}")  # its indexes go with it; `create` makes the new ones
