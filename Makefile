@@ -91,7 +91,7 @@ dist-check: $(STAMP)
 	MEMSTACK_DIST_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_dist.py
 
 # The services and integrations at their large sizes (the default test run keeps them small).
-.PHONY: bench-scale bench-keyword-memory bench-server fuzz-server bench-mcp mcp-conformance \
+.PHONY: bench-scale bench-keyword-memory bench-keyword-milvus bench-server fuzz-server bench-mcp mcp-conformance \
 	bench-langgraph langgraph-thorough
 bench-scale: $(STAMP)
 	$(PY) benchmarks/scale.py --plot docs/img/scale.png
@@ -99,6 +99,10 @@ bench-scale: $(STAMP)
 # The engine's in-process keyword index: RSS at 100 / 1,000 / 10,000 scopes (~5 min, ~0.5 GB).
 bench-keyword-memory: $(STAMP)
 	$(PY) benchmarks/keyword_memory.py
+
+# Milvus Lite's native keyword search against the engine's BM25 on LoCoMo (~5 min).
+bench-keyword-milvus: $(STAMP)
+	$(PY) plugins/memstack-milvus/benchmarks/keyword_locomo.py
 
 bench-server: $(STAMP)
 	$(PY) benchmarks/server.py
