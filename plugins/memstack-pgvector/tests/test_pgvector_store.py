@@ -302,6 +302,19 @@ def test_indexes_are_created(make_store: Any, pg_admin: Any, pg_schema: str) -> 
     assert "gin (payload jsonb_path_ops)" in defs["memstack_idx_gin"]
 
 
+
+def test_scan_settings_reach_every_pooled_connection(make_store: Any) -> None:
+    """The search depth is a session setting of each pooled connection: the default (800, for
+    large scopes' recall) and a configured value are what the server uses."""
+    def settings(store: Any) -> tuple[str, ...]:
+        return store._run("settings", lambda conn: conn.execute(
+            "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'),"
+            " current_setting('hnsw.max_scan_tuples')").fetchone())
+
+    assert settings(make_store(collection="depth_default")) == ("800", "relaxed_order", "20000")
+    assert settings(make_store(collection="depth_set", ef_search=123, iterative_scan="strict_order",
+                               max_scan_tuples=5000)) == ("123", "strict_order", "5000")
+
 # --- connections, credentials, errors ---------------------------------------------------------
 def _free_port() -> int:
     from memstack_pgvector.testing import _free_port as free

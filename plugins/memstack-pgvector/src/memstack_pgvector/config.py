@@ -98,10 +98,11 @@ class PgVectorConfig(VectorStoreConfig, PostgresConnectionConfig):
         default=64, ge=4, le=1000, description="HNSW candidate list at build time."
     )
     ef_search: int = Field(
-        default=200, ge=1, le=1000,
+        default=800, ge=1, le=1000,
         description="HNSW candidate list at query time (raised to the query limit when smaller). "
         "Only searches through the index use it: unfiltered ones and scopes larger than "
-        "exact_scope_max.",
+        "exact_scope_max. 800 because a few queries in a large scope otherwise come back with "
+        "none of their true neighbours on some index builds (docs/benchmarks.md, Scale).",
     )
     ann_overfetch: int = Field(
         default=4, ge=1, le=100,
