@@ -457,6 +457,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pg-shared-buffers", default=None,
                         help="pgvector: the embedded server's shared_buffers (default: the test "
                              "server's 64MB; a production server sizes it to its working set)")
+    parser.add_argument("--pg-parallel-build", type=int, default=0, metavar="WORKERS",
+                        help="pgvector: parallel workers for the HNSW build after a bulk load "
+                             "(max_parallel_maintenance_workers; default %(default)s, the test "
+                             "server's; PostgreSQL's own default is 2)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.with_1m else [])
@@ -465,8 +469,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {"benchmark": "scale", "machine": machine(), "results": [],
                               "skipped": [], "base": {"turns": len(base), **nn_stats(base)}}
     ctx: dict[str, Any] = {"pg_bulk_index_from": args.pg_bulk_from}
+    pg_settings: dict[str, str] = {}
     if args.pg_shared_buffers:
-        ctx["pg_settings"] = {"shared_buffers": args.pg_shared_buffers}
+        pg_settings["shared_buffers"] = args.pg_shared_buffers
+    if args.pg_parallel_build:
+        pg_settings["max_parallel_maintenance_workers"] = str(args.pg_parallel_build)
+    if pg_settings:
+        ctx["pg_settings"] = pg_settings
     log: Callable[[str], None] = (lambda m: print(m, file=sys.stderr)) if args.json else print
     log(f"base: {len(base)} LoCoMo turns; nn stats {report['base']}")
     try:

@@ -287,10 +287,14 @@ def open_pgvector(tmp: Path, collection: str, n: int, ctx: dict[str, Any]) -> Be
                  m=sql.Literal(store.config.hnsw_m),
                  efc=sql.Literal(store.config.hnsw_ef_construction))
 
+        # The graph of 1M 384-d vectors is ~2 GB: a build that does not fit spills and slows
+        # down several times. Sized to the data (~4 KB a row, 64 MB to 4 GB), not 4 GB always:
+        # a parallel build takes that much shared memory, and the embedded server's (mmap, on
+        # disk) writes it out in full, 2 s of a 10k load.
+        work_mem_mb = min(4096, max(64, n * 4 // 1024))
+
         def rebuild() -> None:
-            # the graph of 1M 384-d vectors is ~2 GB: a build that does not fit spills and
-            # slows down several times
-            conn.execute("SET maintenance_work_mem = '4GB'")
+            conn.execute(f"SET maintenance_work_mem = '{work_mem_mb}MB'")
             conn.execute(create)
 
         bench.before_load = lambda: conn.execute(sql.SQL("DROP INDEX {}").format(index))
