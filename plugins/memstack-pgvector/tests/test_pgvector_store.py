@@ -302,7 +302,6 @@ def test_indexes_are_created(make_store: Any, pg_admin: Any, pg_schema: str) -> 
     assert "gin (payload jsonb_path_ops)" in defs["memstack_idx_gin"]
 
 
-
 def test_scan_settings_reach_every_pooled_connection(make_store: Any) -> None:
     """The search depth is a session setting of each pooled connection: the default (800, for
     large scopes' recall) and a configured value are what the server uses."""
@@ -314,6 +313,7 @@ def test_scan_settings_reach_every_pooled_connection(make_store: Any) -> None:
     assert settings(make_store(collection="depth_default")) == ("800", "relaxed_order", "20000")
     assert settings(make_store(collection="depth_set", ef_search=123, iterative_scan="strict_order",
                                max_scan_tuples=5000)) == ("123", "strict_order", "5000")
+
 
 # --- connections, credentials, errors ---------------------------------------------------------
 def _free_port() -> int:

@@ -48,7 +48,8 @@ CAPABILITIES = frozenset(
     caps.ALL_FILTER_CAPS
     | {caps.PERSISTENT, caps.MULTIPROCESS, caps.QUERY_IDS, caps.KEYWORD_SEARCH,
        caps.HYBRID_QUERY})
-# (ANN, exact) with the payload column, then (ANN, exact) without it.
+# (ANN, exact) with the payload column, (ANN, exact) without it, then the index branch
+# alone for a scope known large (with, without the payload column).
 Statements = tuple[bytes, bytes, bytes, bytes, bytes, bytes]
 HNSW_MAX_DIM = 2000  # pgvector cannot build an HNSW index on `vector` columns wider than this
 MAX_DIM = 16000  # widest `vector` column pgvector accepts
@@ -525,13 +526,7 @@ class PgVectorStore:
             ).format(cols=sql.SQL(cols), t=self._table, cond=cond)
             out += [ann.as_bytes(conn), exact.as_bytes(conn)]
         for cols in ("id, payload", "id"):  # a scope known large: the index branch alone
-            out.append(sql.SQL(
-                "SELECT {cols}, distance, false AS exact FROM ("
-                " SELECT {cols}, embedding <=> %s AS distance FROM {t} WHERE {cond}"
-                " ORDER BY distance LIMIT %s * {over})"
-                " AS a ORDER BY distance + 0::float8, id LIMIT %s"
-            ).format(cols=sql.SQL(cols), t=self._table, cond=cond,
-                     over=sql.Literal(int(self.config.ann_overfetch))).as_bytes(conn))
+            out.append(self._index_branch_sql(cols, cond).as_bytes(conn))
         found = (out[0], out[1], out[2], out[3], out[4], out[5])
         with self._sql_lock:
             while len(self._sql_cache) >= SQL_CACHE_SIZE:
@@ -567,19 +562,28 @@ class PgVectorStore:
         remaining misses sit in a few queries that find none of their neighbours on some index
         builds; ef_search 800 (the default) reaches them (.980–.999 over seven builds).
         """
+        most = sql.Literal(int(self.config.exact_scope_max))
         return sql.SQL(
             "WITH c AS (SELECT count(*) AS n FROM (SELECT 1 FROM {t} WHERE {cond} LIMIT {cap}) z)"
             " (SELECT {cols}, distance, true AS exact FROM ("
             " SELECT {cols}, embedding <=> %s AS distance FROM {t} WHERE {cond}) AS m"
             " WHERE (SELECT n FROM c) <= {max} ORDER BY distance + 0::float8, id LIMIT %s)"
-            " UNION ALL"
-            " (SELECT {cols}, distance, false AS exact FROM ("
-            " SELECT {cols}, embedding <=> %s AS distance FROM {t}"
-            " WHERE {cond} AND (SELECT n FROM c) > {max} ORDER BY distance LIMIT %s * {over})"
-            " AS a ORDER BY distance + 0::float8, id LIMIT %s)"
+            " UNION ALL ({index})"
         ).format(cols=sql.SQL(cols), t=self._table, cond=cond,
-                 cap=sql.Literal(int(self.config.exact_scope_max) + 1),
-                 max=sql.Literal(int(self.config.exact_scope_max)),
+                 cap=sql.Literal(int(self.config.exact_scope_max) + 1), max=most,
+                 index=self._index_branch_sql(
+                     cols, sql.SQL("{} AND (SELECT n FROM c) > {}").format(cond, most)))
+
+    def _index_branch_sql(self, cols: str, cond: sql.Composable) -> sql.Composable:
+        """HNSW over the rows matching `cond`: `ann_overfetch` × limit rows, the nearest
+        `limit` kept (see `_gated_sql`). Alone for a scope known large, else the gated
+        statement's second branch."""
+        return sql.SQL(
+            "SELECT {cols}, distance, false AS exact FROM ("
+            " SELECT {cols}, embedding <=> %s AS distance FROM {t} WHERE {cond}"
+            " ORDER BY distance LIMIT %s * {over})"
+            " AS a ORDER BY distance + 0::float8, id LIMIT %s"
+        ).format(cols=sql.SQL(cols), t=self._table, cond=cond,
                  over=sql.Literal(int(self.config.ann_overfetch)))
 
     def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
