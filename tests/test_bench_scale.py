@@ -4,6 +4,7 @@ truth and recall. No timing assertions."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,22 @@ def test_an_exact_store_scores_recall_one(scale: Any, base: Any, tmp_path: Path,
     row = scale.run_store("memory", ds, "zipf", 10, {}, budget_s=30)
     assert row["scoped"]["recall"] == 1.0 and row["filtered"]["recall"] == 1.0
     assert row["largest"]["recall"] == 1.0 and row["largest"]["queries"] == 10
-    assert row["n"] == 400 and row["load_per_s"] > 0
+    assert row["n"] == 400 and row["load_per_s"] > 0 and row["ingest_per_s"] > 0
+
+
+def test_a_short_load_is_repeated_and_its_median_reported(scale: Any, base: Any, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """One 3 s load is one draw of a noisy machine; repeats go into fresh collections (the
+    searched copy holds the data set once, so recall stays exact) and every run is kept."""
+    monkeypatch.setenv("MEMSTACK_HOME", str(tmp_path))
+    ds = scale.derive(*base, 300, "uniform")
+    row = scale.run_store("memory", ds, "uniform", 5, {}, budget_s=10, min_load_s=60)
+    assert len(row["load_runs"]) == scale.MAX_LOADS
+    assert row["load_per_s"] == sorted(row["load_runs"])[scale.MAX_LOADS // 2]
+    assert row["scoped"]["recall"] == 1.0
+    assert "×:" in scale.render([row])
+    once = scale.run_store("memory", ds, "uniform", 5, {}, budget_s=10)
+    assert len(once["load_runs"]) == 1 and "×:" not in scale.render([once])
 
 
 def test_nn_stats_tell_clustered_from_uniform(scale: Any, base: Any) -> None:
@@ -118,3 +134,31 @@ def test_plot_draws_every_store_and_the_largest_zipf_scope(scale: Any, tmp_path:
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert labels == ["pgvector (zipf)", "pgvector (zipf), largest scope", "sqlite (uniform)"]
     plt.close(fig)
+
+
+def test_replot_draws_from_saved_reports_later_rows_winning(scale: Any, tmp_path: Path) -> None:
+    def row(store: str, n: int, p50: float) -> dict[str, Any]:
+        return {"store": store, "shape": "uniform", "n": n,
+                "scoped": {"p50_ms": p50, "recall": 1.0}}
+
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps({"results": [row("chroma", 10_000, 8.0),
+                                             row("pgvector", 10_000, 1.0)]}))
+    second.write_text(json.dumps({"results": [row("pgvector", 10_000, 0.5)]}))
+    merged = scale.merge_reports([first, second])
+    assert sorted((r["store"], r["scoped"]["p50_ms"]) for r in merged) == [
+        ("chroma", 8.0), ("pgvector", 0.5)]
+    png = tmp_path / "scale.png"
+    assert scale.main(["--replot", str(first), str(second), "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_committed_plot_data_redraws(scale: Any, tmp_path: Path) -> None:
+    """docs/benchmarks.md says `--replot docs/img/scale.json` draws docs/img/scale.png again."""
+    data = SCRIPT.parent.parent / "docs" / "img" / "scale.json"
+    rows = scale.merge_reports([data])
+    assert {(r["store"], r["shape"]) for r in rows} >= {("pgvector", "uniform"),
+                                                        ("pgvector", "zipf"), ("sqlite", "uniform")}
+    assert all(0.0 <= r["scoped"]["recall"] <= 1.0 for r in rows)
+    png = tmp_path / "scale.png"
+    assert scale.main(["--replot", str(data), "--plot", str(png)]) == 0 and png.stat().st_size
