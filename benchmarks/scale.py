@@ -347,14 +347,11 @@ def load_once(name: str, ds: Dataset, tmp: Path, collection: str,
     return bench, load_s
 
 
-def run_store(name: str, ds: Dataset, shape: str, q: int, ctx: dict[str, Any],
-              budget_s: float, min_load_s: float = 0.0) -> dict[str, Any]:
-    """Load, then measure. A load shorter than `min_load_s` is one draw of a noisy machine
-    (10k on pgvector takes 3-5 s; one such draw gave anything from 2,200 to 3,300 records/s),
-    so it is repeated into fresh collections until that much loading time is spent (at most
-    MAX_LOADS), the median reported and every run kept; the last copy is the one searched."""
-    members = ds.members()
-    collection = f"scale_{shape}_{ds.n}"
+def repeated_loads(name: str, ds: Dataset, collection: str, ctx: dict[str, Any],
+                   min_load_s: float, keep_last: bool = True) -> tuple[list[float], Any, Path]:
+    """Load into fresh collections until `min_load_s` of loading is spent (at most MAX_LOADS):
+    the records/s of each load, and the last copy (bench, its directory) unless `keep_last` is
+    false, when every copy is removed."""
     rates: list[float] = []
     while True:
         tmp = Path(tempfile.mkdtemp(prefix=f"memstack-scale-{name}-"))
@@ -364,10 +361,24 @@ def run_store(name: str, ds: Dataset, shape: str, q: int, ctx: dict[str, Any],
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         rates.append(ds.n / load_s)
-        if sum(ds.n / r for r in rates) >= min_load_s or len(rates) >= MAX_LOADS:
-            break
+        done = sum(ds.n / r for r in rates) >= min_load_s or len(rates) >= MAX_LOADS
+        if done and keep_last:
+            return rates, bench, tmp
         bench.close()
         shutil.rmtree(tmp, ignore_errors=True)
+        if done:
+            return rates, None, tmp
+
+
+def run_store(name: str, ds: Dataset, shape: str, q: int, ctx: dict[str, Any],
+              budget_s: float, min_load_s: float = 0.0) -> dict[str, Any]:
+    """Load, then measure. A load shorter than `min_load_s` is one draw of a noisy machine
+    (10k on pgvector takes 3-5 s; one such draw gave anything from 2,200 to 3,300 records/s),
+    so it is repeated into fresh collections until that much loading time is spent (at most
+    MAX_LOADS), the median reported and every run kept; the last copy is the one searched."""
+    members = ds.members()
+    collection = f"scale_{shape}_{ds.n}"
+    rates, bench, tmp = repeated_loads(name, ds, collection, ctx, min_load_s)
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
         try:
@@ -398,6 +409,48 @@ def run_store(name: str, ds: Dataset, shape: str, q: int, ctx: dict[str, Any],
             return row
         finally:
             bench.close()
+
+
+def bracket_smallest(results: list[dict[str, Any]], shape: str, dataset: Callable[[int], Dataset],
+                     ctx: dict[str, Any], min_load_s: float,
+                     log: Callable[[str], None] = print) -> None:
+    """Load the smallest N again after the larger ones and pool both sides' runs.
+
+    The machine's speed drifts over minutes (10k medians moved 10% within an hour, as much as
+    the 1M/10k gap being measured), while the largest load averages ~8 minutes of it: loads of
+    the smallest N on both sides of it make the ratio between them a like-for-like one."""
+    for row in results:
+        if row["shape"] != shape:
+            continue
+        ns = [r["n"] for r in results if (r["store"], r["shape"]) == (row["store"], shape)]
+        if row["n"] != min(ns) or len(ns) < 2:
+            continue
+        after, _, _ = repeated_loads(row["store"], dataset(row["n"]),
+                                     f"scale_{shape}_{row['n']}_after", ctx, min_load_s,
+                                     keep_last=False)
+        row["load_runs_after"] = after
+        row["load_per_s"] = statistics.median(row["load_runs"] + after)
+        log(f"{row['store']} {shape} {row['n']}: loaded again after the larger sizes: "
+            f"{[round(r) for r in after]} records/s; load /s now {row['load_per_s']:.0f}")
+
+
+def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Largest N over smallest N per store and shape, from one run (the issue's targets)."""
+    out = []
+    for key in sorted({(r["store"], r["shape"]) for r in results}):
+        rs = sorted((r for r in results if (r["store"], r["shape"]) == key), key=lambda r: r["n"])
+        if len(rs) < 2:
+            continue
+        lo, hi = rs[0], rs[-1]
+        row: dict[str, Any] = {"store": key[0], "shape": key[1], "from": lo["n"], "to": hi["n"],
+                               "load": hi["load_per_s"] / lo["load_per_s"],
+                               "scoped_p50": hi["scoped"]["p50_ms"] / lo["scoped"]["p50_ms"]}
+        if "ingest_per_s" in lo and "ingest_per_s" in hi:
+            row["ingest"] = hi["ingest_per_s"] / lo["ingest_per_s"]
+        if "largest" in lo and "largest" in hi:
+            row["largest_p50"] = hi["largest"]["p50_ms"] / lo["largest"]["p50_ms"]
+        out.append(row)
+    return out
 
 
 def ingest_rate(store: Any, ds: Dataset, k: int = INGEST) -> float:
@@ -438,7 +491,7 @@ def _size(n: int) -> str:
 
 
 def _load_cell(r: dict[str, Any]) -> str:
-    runs = r.get("load_runs", [])
+    runs = r.get("load_runs", []) + r.get("load_runs_after", [])
     if len(runs) < 2:
         return f"{r['load_per_s']:.0f}"
     return f"{r['load_per_s']:.0f} ({len(runs)}×: {min(runs):.0f}–{max(runs):.0f})"
@@ -471,6 +524,16 @@ def render(results: list[dict[str, Any]]) -> str:
                             else "—",
                             f"{e['engine_overhead']:.2f}" if "engine_overhead" in e else "—"]
                            for r in eng for e in [r["engine"]]]))
+    rat = ratios(results)
+    if rat:
+        def x(v: float | None) -> str:
+            return "—" if v is None else f"{v:.2f}×"
+
+        out.append(table(["store", "shape", "N", "load /s", "ingest /s", "scoped p50",
+                          "largest scope p50"],
+                         [[r["store"], r["shape"], f"{_size(r['from'])} → {_size(r['to'])}",
+                           x(r["load"]), x(r.get("ingest")), x(r["scoped_p50"]),
+                           x(r.get("largest_p50"))] for r in rat]))
     return "\n\n".join(out)
 
 
@@ -585,9 +648,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     row["load_1min"] = os.getloadavg()[0]
                     report["results"].append(row)
                     log(json.dumps(row))
+            bracket_smallest(report["results"], shape,
+                             lambda n, shape=shape: cached_dataset(base, texts, n, shape, cache),
+                             ctx, args.min_load_seconds, log)
     finally:
         for fn in ctx.get("cleanup", []):
             fn()
+    report["ratios"] = ratios(report["results"])
     if args.plot:
         plot(report["results"], Path(args.plot))
     if args.json:

@@ -162,3 +162,27 @@ def test_the_committed_plot_data_redraws(scale: Any, tmp_path: Path) -> None:
     assert all(0.0 <= r["scoped"]["recall"] <= 1.0 for r in rows)
     png = tmp_path / "scale.png"
     assert scale.main(["--replot", str(data), "--plot", str(png)]) == 0 and png.stat().st_size
+
+
+def test_the_smallest_size_is_loaded_again_after_the_larger_and_ratios_follow(
+        scale: Any, base: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 1M / 10k load ratio compares the long load with 10k loads on both sides of it."""
+    monkeypatch.setenv("MEMSTACK_HOME", str(tmp_path))
+    sets = {n: scale.derive(*base, n, "zipf") for n in (200, 400)}
+    rows = [scale.run_store("memory", sets[n], "zipf", 5, {}, budget_s=10, min_load_s=0)
+            for n in (200, 400)]
+    small, large = rows
+    large_rate = large["load_per_s"]
+    logged: list[str] = []
+    scale.bracket_smallest(rows, "zipf", sets.__getitem__, {}, min_load_s=60, log=logged.append)
+    assert len(small["load_runs_after"]) == scale.MAX_LOADS and "load_runs_after" not in large
+    pooled = sorted(small["load_runs"] + small["load_runs_after"])
+    assert len(pooled) == 1 + scale.MAX_LOADS
+    assert small["load_per_s"] == pytest.approx((pooled[4] + pooled[5]) / 2)  # median of ten
+    assert large["load_per_s"] == large_rate and len(logged) == 1
+    (ratio,) = scale.ratios(rows)
+    assert (ratio["from"], ratio["to"]) == (200, 400)
+    assert ratio["load"] == pytest.approx(large_rate / small["load_per_s"])
+    assert ratio["largest_p50"] == pytest.approx(
+        large["largest"]["p50_ms"] / small["largest"]["p50_ms"])
+    assert "→" in scale.render(rows) and "→" not in scale.render([large])
