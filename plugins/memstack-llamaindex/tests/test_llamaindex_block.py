@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_llamaindex import fact_llm, fast_config
+from helpers_llamaindex import chat_store, fact_llm, fast_config
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.memory import Memory as LlamaMemory
 from memstack_llamaindex import MemstackMemoryBlock, WriteThroughMemory, memstack_chat_memory
@@ -110,11 +112,13 @@ def test_llamaindex_block_works_with_async_memory(tmp_path: Any) -> None:
     assert theirs == ""
 
 
-def test_llamaindex_write_through_stores_each_message_once(make_memory: Any) -> None:
+def test_llamaindex_write_through_stores_each_message_once(make_memory: Any,
+                                                          tmp_path: Path) -> None:
     """Write-through stores at once; the later FIFO flush does not store again."""
     memory = make_memory()
     chat = memstack_chat_memory(memory, user_id="alice", session_id="s1", token_limit=40,
-                                chat_history_token_ratio=0.5, token_flush_size=10)
+                                chat_history_token_ratio=0.5, token_flush_size=10,
+                                chat_store=chat_store(tmp_path))
     assert isinstance(chat, WriteThroughMemory)
     assert chat.memory_blocks[0].accept_short_term_memory is False
     msg = user("I work as a nurse.")
@@ -130,11 +134,13 @@ def test_llamaindex_write_through_stores_each_message_once(make_memory: Any) -> 
     assert len(chat.get_all()) > len(chat.get())  # messages were archived (flushed)
 
 
-def test_llamaindex_without_write_through_the_fifo_flush_stores(make_memory: Any) -> None:
+def test_llamaindex_without_write_through_the_fifo_flush_stores(make_memory: Any,
+                                                               tmp_path: Path) -> None:
     memory = make_memory()
     chat = memstack_chat_memory(memory, user_id="alice", session_id="s9",
                                 write_through=False, token_limit=40,
-                                chat_history_token_ratio=0.5, token_flush_size=10)
+                                chat_history_token_ratio=0.5, token_flush_size=10,
+                                chat_store=chat_store(tmp_path))
     assert type(chat) is LlamaMemory
     chat.put(user("I work as a nurse."))
     assert texts(memory, user_id="alice") == set()  # still only short-term
@@ -144,3 +150,25 @@ def test_llamaindex_without_write_through_the_fifo_flush_stores(make_memory: Any
     stored = memory.get_all(user_id="alice").results
     assert "I work as a nurse." in {m.memory for m in stored}
     assert {m.metadata.get("session_id") for m in stored} == {"s9"}
+
+
+def test_llamaindex_sync_api_leaves_no_chat_store_connection_open(make_memory: Any,
+                                                                  tmp_path: Path) -> None:
+    """LlamaIndex's sync `put` runs each call in a new event loop; a chat store connection kept
+    across calls outlives its loop and fails in its thread when collected (a warning in a later
+    test). The tests' chat store (helpers_llamaindex.chat_store) keeps none, and still holds the
+    session's messages."""
+    import aiosqlite.core
+
+    def open_connections() -> set[int]:
+        gc.collect()
+        return {id(o) for o in gc.get_objects()
+                if isinstance(o, aiosqlite.core.Connection) and o._running}
+
+    before = open_connections()
+    chat = memstack_chat_memory(make_memory(), user_id="alice", session_id="s5",
+                                chat_store=chat_store(tmp_path))
+    chat.put(user("I work as a nurse."))
+    chat.put(bot("Noted."))
+    assert [m.content for m in chat.get_all()] == ["I work as a nurse.", "Noted."]
+    assert open_connections() - before == set()
