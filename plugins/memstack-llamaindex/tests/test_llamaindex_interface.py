@@ -18,6 +18,7 @@ from importlib.metadata import entry_points, requires, version
 from pathlib import Path
 from typing import Any
 
+from helpers_llamaindex import chat_store
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.bridge.pydantic import Field
 from llama_index.core.memory import BaseMemoryBlock, Memory
@@ -61,10 +62,11 @@ class Recorder(BaseMemoryBlock[str]):
         self.puts.append([(m.content, dict(m.additional_kwargs)) for m in messages])
 
 
-def test_llamaindex_memory_calls_blocks_as_the_block_expects() -> None:
+def test_llamaindex_memory_calls_blocks_as_the_block_expects(tmp_path: Path) -> None:
     block = Recorder(name="rec")
     mem = Memory.from_defaults(session_id="s-1", memory_blocks=[block], token_limit=60,
-                               chat_history_token_ratio=0.5, token_flush_size=20)
+                               chat_history_token_ratio=0.5, token_flush_size=20,
+                               chat_store=chat_store(tmp_path))
 
     async def run() -> list[ChatMessage]:
         await mem.aput(ChatMessage(role="user", content="first message " * 5))
