@@ -348,10 +348,10 @@ def load_once(name: str, ds: Dataset, tmp: Path, collection: str,
 
 
 def repeated_loads(name: str, ds: Dataset, collection: str, ctx: dict[str, Any],
-                   min_load_s: float, keep_last: bool = True) -> tuple[list[float], Any, Path]:
+                   min_load_s: float, keep_last: bool = True) -> tuple[list[float], Any, Any]:
     """Load into fresh collections until `min_load_s` of loading is spent (at most MAX_LOADS):
     the records/s of each load, and the last copy (bench, its directory) unless `keep_last` is
-    false, when every copy is removed."""
+    false, when every copy is removed (None, None)."""
     rates: list[float] = []
     while True:
         tmp = Path(tempfile.mkdtemp(prefix=f"memstack-scale-{name}-"))
@@ -367,7 +367,7 @@ def repeated_loads(name: str, ds: Dataset, collection: str, ctx: dict[str, Any],
         bench.close()
         shutil.rmtree(tmp, ignore_errors=True)
         if done:
-            return rates, None, tmp
+            return rates, None, None
 
 
 def run_store(name: str, ds: Dataset, shape: str, q: int, ctx: dict[str, Any],
@@ -457,12 +457,12 @@ def ingest_rate(store: Any, ds: Dataset, k: int = INGEST) -> float:
     """Records/s of `upsert` into the loaded store with its index live: what a running service
     pays to add memories when it already holds N. Differs from load /s, which for pgvector's
     bulk loads builds the index once after the rows. New ids; each vector a member's plus noise,
-    so new memories land among existing ones as real ones would."""
+    so new memories land among existing ones as real ones would (the data set's own noise)."""
     from memstack.models import Record
 
     rng = np.random.default_rng(7)
     picks = rng.choice(ds.n, size=min(k, ds.n), replace=False)
-    vecs = ds.vectors[picks] + rng.normal(0.0, 0.25 / np.sqrt(ds.vectors.shape[1]),
+    vecs = ds.vectors[picks] + rng.normal(0.0, SIGMA / np.sqrt(ds.vectors.shape[1]),
                                           (len(picks), ds.vectors.shape[1]))
     vecs = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
     records = [Record(id=f"x{i:07d}", vector=v, payload=ds.payload(int(j)))
