@@ -19,8 +19,8 @@ What each raw side is:
   is taken from the store's pool before each raw query and given back after it, untimed. Two
   connections are two server processes, and on a small shared machine one of them can be
   ±20% slower than the other for a whole run depending on where the scheduler puts it, which
-  swamped the difference being measured. From 100k on (`--pg-bulk-index-from`) the HNSW index is
-  built after the load instead of row by row, to keep the run short.
+  swamped the difference being measured. From 100k on (`--pg-bulk-index-from`) the load runs
+  in the plugin's `bulk_load()`: the indexes are built after the rows instead of row by row.
 - qdrant (local mode on disk): the store's own `QdrantClient` (local mode lets one client open a
   folder), `query_points` with a single `FieldCondition(key="user_id", match=MatchValue(u))`.
 - milvus (Milvus Lite file): the store's own `MilvusClient`, `search` with the filter expression
@@ -277,30 +277,14 @@ def open_pgvector(tmp: Path, collection: str, n: int, ctx: dict[str, Any]) -> Be
     bulk_from = ctx.get("pg_bulk_index_from")
     if bulk_from is not None and n >= bulk_from:
         # Inserting into HNSW one row at a time is the slow part of a big load (~1.1-1.3 ms a
-        # row on this machine at 10k, 1.7 ms at 1M; scale.py's ingest /s): drop the plugin's
-        # index, load, then build the same index (same name, m and ef_construction) in one pass,
-        # as pgvector's docs advise for bulk loads.
-        index = sql.Identifier(store.schema, store.table_name + "_hnsw")
-        create = sql.SQL(
-            "CREATE INDEX {name} ON {t} USING hnsw (embedding vector_cosine_ops)"
-            " WITH (m = {m}, ef_construction = {efc})"
-        ).format(name=sql.Identifier(store.table_name + "_hnsw"), t=table,
-                 m=sql.Literal(store.config.hnsw_m),
-                 efc=sql.Literal(store.config.hnsw_ef_construction))
-
-        # The graph of 1M 384-d vectors is ~2 GB: a build that does not fit spills and slows
-        # down several times. Sized to the data (~4 KB a row, 64 MB to 4 GB), not 4 GB always:
-        # a parallel build takes that much shared memory, and the embedded server's (mmap, on
-        # disk) writes it out in full, 2 s of a 10k load.
-        work_mem_mb = min(4096, max(64, n * 4 // 1024))
-
-        def rebuild() -> None:
-            conn.execute(f"SET maintenance_work_mem = '{work_mem_mb}MB'")
-            conn.execute(create)
-
-        bench.before_load = lambda: conn.execute(sql.SQL("DROP INDEX {}").format(index))
-        bench.finish_load = rebuild
-        bench.notes.append("HNSW index built after the load (included in load s)")
+        # row on this machine at 10k, 1.7 ms at 1M; scale.py's ingest /s): the plugin's bulk
+        # load drops its secondary indexes, the rows go in, then it builds them all in one pass
+        # each (memory sized to the table), as pgvector's and PostgreSQL's docs advise.
+        block = store.bulk_load()
+        bench.before_load = block.__enter__
+        bench.finish_load = lambda: block.__exit__(None, None, None)
+        bench.notes.append("loaded in the plugin's bulk_load(): indexes built after the rows "
+                           "(included in load s)")
     return bench
 
 
