@@ -1,4 +1,5 @@
-"""Broken stores of contract version 3, each with one bug of the kind real integrations ship.
+"""Broken stores of contract versions 3 and 4, each with one bug of the kind real integrations
+ship.
 
 Not collected on its own: `test_contract_meta_broken_v3.py` runs it in a subprocess (the new
 groups only, to keep it fast) and asserts that each store FAILS the tests that catch its bug,
@@ -8,6 +9,7 @@ store that says so) pass.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
@@ -58,9 +60,14 @@ class RawDotWhenFiltered(ListStore):
 
 
 class IndexedListStore(ListStore):
-    """Filters through a separate index of payloads (as backends with secondary indexes do)."""
+    """Filters through a separate index of payloads (as backends with secondary indexes do).
+    Its bulk load block changes nothing, which is correct."""
 
-    capabilities = ALL | {caps.INSERT}
+    capabilities = ALL | {caps.INSERT, caps.BULK_LOAD}
+
+    @contextlib.contextmanager
+    def bulk_load(self):
+        yield
 
     def __init__(self, config):
         super().__init__(config)
@@ -107,6 +114,27 @@ class IndexedListStore(ListStore):
     def reset(self):
         super().reset()
         self.index = {}
+
+
+class BulkLoadIndexesOnlyOnSuccess(IndexedListStore):
+    """Version 4: leaves its index alone inside a bulk load and brings it up to date when the
+    block ends normally, but not when it ends by an error (no try/finally)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.deferred = 0
+
+    def index_row(self, rid, payload):
+        if not self.deferred:
+            super().index_row(rid, payload)
+
+    @contextlib.contextmanager
+    def bulk_load(self):
+        self.deferred += 1
+        yield
+        self.deferred -= 1
+        for rid, (_, _, payload) in list(self.rows.items()):
+            self.index_row(rid, payload)
 
 
 class StaleIndexOnReplace(IndexedListStore):
@@ -441,6 +469,10 @@ class TestRawDotWhenFiltered(VectorStoreContract):
 
 class TestIndexedListStore(VectorStoreContract):
     provider_factory = _factory(IndexedListStore)
+
+
+class TestBulkLoadIndexesOnlyOnSuccess(VectorStoreContract):
+    provider_factory = _factory(BulkLoadIndexesOnlyOnSuccess)
 
 
 class TestStaleIndexOnReplace(VectorStoreContract):

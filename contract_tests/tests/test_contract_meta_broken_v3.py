@@ -1,7 +1,8 @@
-"""Contract version 3: each broken store FAILS the tests that catch its bug; correct ones pass.
+"""Contract versions 3 and 4: each broken store FAILS the tests that catch its bug; correct ones
+pass.
 
 Only the groups that matter to each store run (the whole suite on 25 pure-Python stores would
-take minutes); the correct stores run every version-3 group.
+take minutes); the correct stores run every version-3 group and the version-4 bulk load test.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import pytest
 from memstack_contract.reasons import is_standard
 
 FILE = "contract_tests/tests/contract_broken_stores_v3.py"
-NEW_GROUPS = ("filtered-top-k or stale-index or partial-batch or collections or edge-data or "
-              "concurrency or persistence or query or keyword or plugin or guard")
+NEW_GROUPS = ("test_bulk_load or filtered-top-k or stale-index or partial-batch or collections or "
+              "edge-data or concurrency or persistence or query or keyword or plugin or guard")
 CORRECT = ["TestIndexedListStore", "TestKeywordListStore", "TestSqliteStore",
            "TestKeepsBFloat16AndSaysSo"]
 # class -> (the groups it runs, tests that must fail, words in the first failure's message)
@@ -31,6 +32,9 @@ BROKEN: dict[str, tuple[str, set[str], str]] = {
     "TestStaleIndexOnReplace": (
         "stale-index", {"test_replace_then_filter", "test_stateful_sequences"}, "after replacing"),
     "TestInsertSkipsIndex": ("stale-index", {"test_insert_then_filter"}, "after insert"),
+    "TestBulkLoadIndexesOnlyOnSuccess": (
+        "test_bulk_load", {"test_bulk_load_keeps_every_write_and_answers_the_same"},
+        "bulk load that ended by an error"),
     "TestWritesPartOfABatch": (
         "partial-batch", {"test_bad_record_in_a_batch_writes_nothing"}, "wrote part of the batch"),
     "TestRacyWrites": ("concurrency", {"test_threads_overlap"}, "expected 96"),
@@ -80,10 +84,11 @@ def test_correct_stores_pass(run, cls):
 
 
 def test_every_optional_capability_is_proven_green_somewhere(run):
-    """keyword_search, query_ids, insert, persistent, multiprocess, quantized: each capability's
-    tests pass on some correct store, so none of them is a test that has never run green."""
+    """keyword_search, query_ids, insert, bulk_load, persistent, multiprocess, quantized: each
+    capability's tests pass on some correct store, so none of them has never run green."""
     passed = {n for cls in CORRECT for n, (o, _) in run.outcomes(cls).items() if o == "pass"}
     assert {"test_keyword_query", "test_query_ids_matches_query",
+            "test_bulk_load_keeps_every_write_and_answers_the_same",
             "test_insert_then_filter", "test_reopen_after_delete_and_replace",
             "test_processes_contend", "test_two_collections_in_one_storage",
             "test_scores_and_vectors_are_precise"} <= passed

@@ -24,7 +24,7 @@ def test_report_written_as_markdown_and_json(run):
     assert result.returncode == 0, result.output[-3000:]
     md = (tmp / "report.md").read_text()
     doc = json.loads((tmp / "report.json").read_text())
-    assert doc["contract_version"] == CONTRACT_VERSION == 3
+    assert doc["contract_version"] == CONTRACT_VERSION == 4
     providers = {(p["kind"], p["provider"]) for p in doc["providers"]}
     assert providers == {("vector_store", "memory"), ("embedder", "hashing"),
                          ("llm", "scripted"), ("reranker", "token-overlap"),
@@ -42,7 +42,7 @@ def test_report_shows_skips_with_their_reason(run):
         "capability not declared: store does not declare 'persistent' (data is not kept across "
         "reopen)"]
     assert "exact_search" in memory["capabilities"]
-    assert memory["distribution"] == "memstack" and memory["contract_level"] == 3
+    assert memory["distribution"] == "memstack" and memory["contract_level"] == 4
     assert memory["passes_level"] == 3 and "| 3 |" in (tmp / "report.md").read_text()
     sqlite = next(p for p in doc["providers"] if p["provider"] == "sqlite")
     assert sqlite["groups"]["persistence"]["status"] == "pass"

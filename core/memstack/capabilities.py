@@ -45,6 +45,9 @@ HYBRID_QUERY = "hybrid_query"
 INSERT = "insert"
 # A write may take a moment to show in reads; the contract suite then waits (bounded) for it.
 EVENTUALLY_CONSISTENT = "eventually_consistent"
+# `bulk_load()`: a context for writing many records at once (the store may defer its index
+# upkeep to the end of the block); `memstack import` uses it for large imports.
+BULK_LOAD = "bulk_load"
 
 # Embedder / LLM behaviour.
 QUERY_DOCUMENT_KINDS = "query_document_kinds"  # embedder treats kind="query" differently
@@ -62,6 +65,7 @@ STANDARD_REASONS: dict[str, str] = {
     HYBRID_QUERY: "store has no one-call hybrid search ('hybrid_query'); the engine combines "
                   "`query` and `keyword_query`",
     INSERT: "store has no separate write for new ids ('insert'); the engine uses `upsert`",
+    BULK_LOAD: "store has no bulk load context ('bulk_load'); large imports use plain writes",
     QUERY_DOCUMENT_KINDS: "embedder does not distinguish query and document kinds",
     STRUCTURED_OUTPUT: "LLM does not declare native structured output",
     VISION: "LLM does not read images ('vision')",

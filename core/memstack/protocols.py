@@ -7,6 +7,7 @@ Each instance exposes `capabilities` (a frozenset of strings from `memstack.capa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from memstack.filters.tree import FilterNode
@@ -101,6 +102,20 @@ class Inserts(Protocol):
     """
 
     def insert(self, records: Sequence[Record]) -> None: ...
+
+
+@runtime_checkable
+class BulkLoads(Protocol):
+    """Optional, with capability `bulk_load`: a block for writing many records at once.
+
+    Inside it every operation still works and gives the same results (searches may be slower);
+    what the store does differently is its business, typically index upkeep deferred to the end
+    of the block (PostgreSQL builds an index once far faster than it updates one row by row).
+    When the block ends, normally or by an error, every write made in it is kept and the store
+    is as fast as before. Worth it only when the load is large next to what is stored.
+    """
+
+    def bulk_load(self) -> AbstractContextManager[None]: ...
 
 
 @runtime_checkable

@@ -22,21 +22,25 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from memstack import journal
+from memstack.capabilities import BULK_LOAD
 from memstack.errors import InvalidInput
 from memstack.filters import parse_filter
 from memstack.inputs import RESERVED_KEYS, check_metadata, check_scope, check_text
 from memstack.models import HistoryEntry, Record, Scope
 from memstack.payload import build_payload, content_hash
 from memstack.progress import progress as show_progress
+from memstack.protocols import BulkLoads
 
 FORMAT = "memstack-export"
 VERSION = 1
 PAGE = 500
+# Imports this large (and at least the collection's size) run in the store's bulk load block.
+BULK_MIN = 10_000
 _SECRET_WORDS = ("key", "secret", "token", "password", "dsn")
 _HISTORY_FIELDS = ("entry_id", "event", "old_memory", "new_memory", "old_hash", "new_hash",
                    "actor_id", "role", "created_at")
@@ -287,12 +291,23 @@ def import_lines(memory: Any, lines: Iterable[str], *,
     same_embedder = header is not None and header.get("embedder") == embedder_signature(memory)
     summary = ImportSummary()
     batch = max(1, min(memory.config.batch_size, PAGE))
-    with show_progress(progress, len(items), "importing memories") as advance:
+    with show_progress(progress, len(items), "importing memories") as advance, \
+            _bulk(memory.store, sum(it.kind == "memory" for it in items)):
         for start in range(0, len(items), batch):
             chunk = items[start:start + batch]
             _import_chunk(memory, chunk, same_embedder, summary)
             advance(len(chunk))
     return summary
+
+
+def _bulk(store: Any, incoming: int) -> AbstractContextManager[Any]:
+    """The store's bulk load block (capability `bulk_load`) for an import of at least
+    BULK_MIN memories that at least doubles the collection, else nothing: a store that builds
+    its indexes again after the block would rebuild a large collection for a small import."""
+    if (BULK_LOAD in store.capabilities and isinstance(store, BulkLoads)
+            and incoming >= BULK_MIN and incoming >= store.count()):
+        return store.bulk_load()
+    return nullcontext()
 
 
 def _embed(memory: Any, texts: Sequence[str]) -> list[list[float]]:

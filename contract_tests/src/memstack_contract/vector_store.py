@@ -20,7 +20,7 @@ from memstack.capabilities import Kind
 from memstack.errors import DimensionMismatch, InvalidInput
 from memstack.filters import missing_capabilities, parse_filter
 from memstack.models import Hit, Record
-from memstack.protocols import IdsQuery, Inserts, VectorStore
+from memstack.protocols import BulkLoads, IdsQuery, Inserts, VectorStore
 from memstack_contract import data, guard
 from memstack_contract.base import Builder, ContractBase, capabilities_of
 from memstack_contract.data import assert_equal, payload_problem
@@ -264,6 +264,55 @@ class VectorStoreContract(TopKTests, EdgeTests, FilterTests, LifecycleTests, Tim
         with pytest.raises(InvalidInput):
             store.insert([Record(id="nan", vector=bad, payload={})])
         assert store.count() == total, "a rejected record was inserted anyway"
+
+    @contract(since=4, group="crud")
+    def test_bulk_load_keeps_every_write_and_answers_the_same(self, store: Any) -> None:
+        """Inside `bulk_load()` everything works; when the block ends, normally, nested or by
+        an error, every write made in it is kept and searches find the same as before."""
+        self.require(self.caps(store), caps.BULK_LOAD)
+        assert isinstance(store, BulkLoads), "declares 'bulk_load' without a bulk_load() method"
+        records = data.search_records()
+        queries = data.search_queries()[:5]
+        exact = caps.EXACT_SEARCH in self.caps(store)
+
+        def found(hits: list[Hit], query: list[float]) -> None:
+            truth = [i for i, _ in data.brute_force(records, query)[:10]]
+            ids = [h.id for h in hits]
+            if exact:
+                assert ids == truth, f"top-10 {ids}, brute force {truth}"
+            else:
+                assert len(set(ids) & set(truth)) >= 8, f"top-10 {ids}, brute force {truth}"
+
+        with store.bulk_load():
+            with store.bulk_load():  # nested: the inner end must not lose the outer's writes
+                store.upsert(records[:150])
+            store.upsert(records[150:300])
+            self.settled(store, lambda: assert_equal(store.count(), 300, "count inside"))
+            assert [r.id for r in store.get([records[0].id, records[299].id])] == [
+                records[0].id, records[299].id]
+        store.upsert(records[300:])
+        self.settled(store, lambda: assert_equal(store.count(), 400, "count after the block"))
+        for q in queries:
+            self.settled(store, lambda q=q: found(store.query(q, limit=10), q))
+        filters = "filter:eq" in self.caps(store)
+        if filters:
+            self.settled(store, lambda: assert_equal(
+                store.count(parse_filter({"n": 7})), 1,
+                "count of a filter matching one record written in a bulk load"))
+        extra = data.bulk_records(20)
+        with pytest.raises(RuntimeError, match="failed inside"), store.bulk_load():
+            store.upsert(extra)
+            raise RuntimeError("the caller failed inside the block")
+        self.settled(store, lambda: assert_equal(
+            store.count(), 420, "count after a block that ended by an error"))
+        assert len(store.get([r.id for r in extra])) == 20, "writes of the failed block were lost"
+        if filters:
+            self.settled(store, lambda: assert_equal(
+                store.count(parse_filter({"i": 5})), 1, "count of a filter matching one record "
+                "written in a bulk load that ended by an error"))
+        store.delete([r.id for r in extra])
+        for q in queries:
+            self.settled(store, lambda q=q: found(store.query(q, limit=10), q))
 
     @contract(since=1, group="crud")
     def test_reset_empties(self, store: Any) -> None:

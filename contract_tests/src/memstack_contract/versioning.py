@@ -17,7 +17,8 @@ import pytest
 # 3: filtered top-k against brute force, stale indexes, stateful sequences, partial batches,
 #    overlapping concurrency, reopen after changes, two collections, edge data, cross-process
 #    embedder determinism, history order, 'quantized' and 1e-4 for everyone else.
-CONTRACT_VERSION = 3
+# 4: bulk loads (capability 'bulk_load').
+CONTRACT_VERSION = 4
 MARKER = "memstack_contract"
 ATTR = "_memstack_contract"
 

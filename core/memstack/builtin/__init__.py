@@ -35,7 +35,7 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             factory=_memory_store,
             capabilities=CAPABILITIES,
             summary="In-process reference store: exact cosine search, nothing kept on disk.",
-            contract_level=3,
+            contract_level=4,
         )
     ]
 
@@ -52,6 +52,6 @@ def memstack_history_stores() -> list[ProviderSpec]:
             factory=_sqlite_history,
             capabilities=SQLiteHistoryStore.capabilities,
             summary="History of every change in a SQLite file (WAL mode).",
-            contract_level=3,
+            contract_level=4,
         )
     ]

@@ -129,36 +129,73 @@ def test_a_collection_left_without_indexes_heals_when_opened(
     assert reopened.count() == 30
     (message,) = [r.getMessage() for r in caplog.records if r.name == "memstack.pgvector"]
     assert f"{pg_schema}.{store.table_name}" in message and store.table_name + "_hnsw" in message
-    assert "6 index(es)" in message
+    assert "6 missing index(es)" in message
 
 
 def test_opening_a_collection_with_its_indexes_builds_nothing(
         make_store: Any, caplog: Any) -> None:
     make_store(collection="bulkok", dimension=DIM).upsert(_records(30))
-    with caplog.at_level(logging.WARNING, logger="memstack.pgvector"):
+    with caplog.at_level(logging.INFO, logger="memstack.pgvector"):
         make_store(collection="bulkok", dimension=DIM)
     assert not [r for r in caplog.records if r.name == "memstack.pgvector"]
 
 
-@pytest.mark.parametrize(("table_mb", "server_mb", "expected"), [
-    (0, 64, 64), (10, 64, 64), (500, 64, 500), (4096, 64, 4096), (10_000, 64, 4096),
-    (500, 1024, 1024), (10_000, 8192, 8192),
+def test_the_end_of_a_bulk_load_logs_its_builds_below_warning(make_store: Any,
+                                                             caplog: Any) -> None:
+    store = make_store(collection="bulklog", dimension=DIM)
+    with caplog.at_level(logging.INFO, logger="memstack.pgvector"), store.bulk_load():
+        store.upsert(_records(30))
+    (record,) = [r for r in caplog.records if r.name == "memstack.pgvector"]
+    assert record.levelno == logging.INFO and "building 6 missing index(es)" in record.getMessage()
+
+
+@pytest.mark.parametrize(("rows", "dim", "m", "server_mb", "expected"), [
+    (0, 384, 16, 64, 64), (10_000, 384, 16, 64, 64),  # 39 MB: the floor
+    (100_000, 384, 16, 64, 390), (1_000_000, 384, 16, 64, 3906),
+    (2_000_000, 384, 16, 64, 4096),  # the ceiling
+    (100_000, 1536, 16, 64, 1269), (100_000, 384, 32, 64, 488),  # wider vectors, more links
+    (100_000, 384, 16, 1024, 1024), (2_000_000, 384, 16, 8192, 8192),  # a larger server setting
 ])
-def test_build_memory_is_the_table_size_within_bounds(table_mb: int, server_mb: int,
-                                                      expected: int) -> None:
-    assert indexes.memory_for(table_mb << 20, server_mb << 10) == expected
+def test_build_memory_follows_rows_dimension_and_links(rows: int, dim: int, m: int,
+                                                        server_mb: int, expected: int) -> None:
+    assert indexes.memory_for(rows, dim, m, server_mb << 10) == expected
 
 
-def test_build_memory_reads_the_table_and_the_server(make_store: Any, pg_admin: Any,
-                                                     pg_schema: str) -> None:
+def test_build_memory_reads_the_table_and_the_server(make_store: Any, pg_admin: Any) -> None:
     store = make_store(collection="bulkmem", dimension=DIM)
     store.upsert(_records(200))
     pg_admin.execute("SET maintenance_work_mem = '100MB'")  # a larger server setting wins
-    assert indexes.build_memory_mb(pg_admin, pg_schema, store.table_name) == 100
+    assert indexes.build_memory_mb(pg_admin, store.config, store.table_name, DIM) == 100
     pg_admin.execute("SET maintenance_work_mem = '1MB'")
-    (size,) = pg_admin.execute("SELECT pg_table_size(%s::regclass)",
-                               [f"{pg_schema}.{store.table_name}"]).fetchone()
-    assert 0 < size < indexes.MIN_BUILD_MB << 20
-    assert indexes.build_memory_mb(pg_admin, pg_schema, store.table_name) == \
-        indexes.MIN_BUILD_MB
+    assert indexes.build_memory_mb(pg_admin, store.config, store.table_name, DIM) == \
+        indexes.memory_for(200, DIM, store.config.hnsw_m, 1024) == indexes.MIN_BUILD_MB
     pg_admin.execute("RESET maintenance_work_mem")
+
+
+def test_a_large_memstack_import_runs_in_the_bulk_load(pg_config: dict[str, Any], tmp_path: Any,
+                                                       monkeypatch: Any, caplog: Any) -> None:
+    """`memstack import` (transfer.import_lines) of an export into a pgvector collection: the
+    indexes are built once, at the end, and every memory is found afterwards."""
+    from memstack import Memory, transfer
+
+    def config(name: str) -> dict[str, Any]:
+        return {"vector_store": {"provider": "pgvector",
+                                 "config": {**pg_config, "collection": name}},
+                "embedder": {"provider": "hashing", "config": {"dimension": 16}},
+                "history_store": {"provider": "sqlite",
+                                  "config": {"path": str(tmp_path / f"{name}.db")}}}
+
+    with Memory(config("source")) as source:
+        source.add([f"fact number {i} about the garden" for i in range(12)], user_id="u",
+                   infer=False)
+        lines = list(transfer.export_lines(source))
+    monkeypatch.setattr(transfer, "BULK_MIN", 10)
+    with Memory(config("target")) as target, \
+            caplog.at_level(logging.INFO, logger="memstack.pgvector"):
+        summary = transfer.import_lines(target, lines)
+        assert summary.added == 12
+        (record,) = [r for r in caplog.records if r.name == "memstack.pgvector"]
+        assert "building 6 missing index(es)" in record.getMessage()
+        assert "memstack_target" in record.getMessage()
+        hits = target.search("fact number 3 about the garden", user_id="u", limit=1).results
+        assert hits[0].memory == "fact number 3 about the garden"

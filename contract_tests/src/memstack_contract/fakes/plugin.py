@@ -13,7 +13,7 @@ def memstack_embedders() -> list[ProviderSpec]:
 
     return [ProviderSpec("hashing", Kind.EMBEDDER, HashingEmbedderConfig, HashingEmbedder,
                          summary="Deterministic feature-hashing embedder for tests.",
-                         contract_level=3)]
+                         contract_level=4)]
 
 
 @hookimpl
@@ -23,7 +23,7 @@ def memstack_llms() -> list[ProviderSpec]:
     return [ProviderSpec("scripted", Kind.LLM, ScriptedLLMConfig, ScriptedLLM,
                          capabilities=ScriptedLLM.capabilities,
                          summary="LLM that replies from a script, for tests.",
-                         contract_level=3)]
+                         contract_level=4)]
 
 
 @hookimpl
@@ -32,4 +32,4 @@ def memstack_rerankers() -> list[ProviderSpec]:
 
     return [ProviderSpec("token-overlap", Kind.RERANKER, OverlapRerankerConfig, OverlapReranker,
                          summary="Reranks by the share of query words in each document.",
-                         contract_level=3)]
+                         contract_level=4)]

@@ -26,6 +26,6 @@ def memstack_llms() -> list[ProviderSpec]:
             # With the default `structured_output: tools`; instances declare per config.
             capabilities=frozenset({STRUCTURED_OUTPUT, VISION}),
             summary="Anthropic Claude through the Messages API (system prompt, tool-use JSON).",
-            contract_level=3,
+            contract_level=4,
         )
     ]

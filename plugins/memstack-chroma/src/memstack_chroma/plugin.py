@@ -31,6 +31,6 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             capabilities=ANY_MODE,
             summary="Chroma: embedded on disk (default), a Chroma server (multi-process), or in "
             "memory; HNSW cosine search, every filter operator except string ranges.",
-            contract_level=3,
+            contract_level=4,
         )
     ]

@@ -32,6 +32,6 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             capabilities=CAPABILITIES,
             summary="Milvus: a server or Zilliz Cloud (uri + token), or Milvus Lite in a local "
             ".db file; every filter operator, exact semantics.",
-            contract_level=3,
+            contract_level=4,
         )
     ]

@@ -32,7 +32,7 @@ def memstack_llms() -> list[ProviderSpec]:
             # With the default `structured_output: json_schema`; instances declare per config.
             capabilities=frozenset({STRUCTURED_OUTPUT, VISION}),
             summary="OpenAI Chat Completions (also Azure OpenAI, Ollama, vLLM, LM Studio, ...).",
-            contract_level=3,
+            contract_level=4,
         )
     ]
 
@@ -48,6 +48,6 @@ def memstack_embedders() -> list[ProviderSpec]:
             # Only with distinct `query_prefix` / `document_prefix`; instances declare per config.
             capabilities=frozenset({QUERY_DOCUMENT_KINDS}),
             summary="OpenAI /v1/embeddings (also Azure OpenAI and OpenAI-compatible servers).",
-            contract_level=3,
+            contract_level=4,
         )
     ]

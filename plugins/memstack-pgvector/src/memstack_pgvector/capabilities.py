@@ -9,6 +9,7 @@ from memstack import capabilities as caps
 # or vectors too wide for HNSW); with the default HNSW index it is approximate.
 VECTOR_STORE_CAPABILITIES = frozenset(
     caps.ALL_FILTER_CAPS | {caps.PERSISTENT, caps.MULTIPROCESS, caps.EXACT_SEARCH,
-                           caps.QUERY_IDS, caps.KEYWORD_SEARCH, caps.HYBRID_QUERY})
+                           caps.QUERY_IDS, caps.KEYWORD_SEARCH, caps.HYBRID_QUERY,
+                           caps.BULK_LOAD})
 # The history store: one table on a server, written by many processes.
 HISTORY_CAPABILITIES = frozenset({caps.PERSISTENT, caps.MULTIPROCESS})

@@ -36,7 +36,7 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             factory=_vector_store,
             capabilities=VECTOR_STORE_CAPABILITIES,
             summary="PostgreSQL + pgvector: HNSW cosine index, jsonb payload filters in SQL.",
-            contract_level=3,
+            contract_level=4,
         )
     ]
 
@@ -51,6 +51,6 @@ def memstack_history_stores() -> list[ProviderSpec]:
             factory=_history_store,
             capabilities=HISTORY_CAPABILITIES,
             summary="History of every change in one Postgres table, shared by many servers.",
-            contract_level=3,
+            contract_level=4,
         )
     ]

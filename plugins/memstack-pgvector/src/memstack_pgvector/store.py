@@ -49,7 +49,7 @@ NAME = "pgvector"
 CAPABILITIES = frozenset(
     caps.ALL_FILTER_CAPS
     | {caps.PERSISTENT, caps.MULTIPROCESS, caps.QUERY_IDS, caps.KEYWORD_SEARCH,
-       caps.HYBRID_QUERY})
+       caps.HYBRID_QUERY, caps.BULK_LOAD})
 # (ANN, exact) with the payload column, (ANN, exact) without it, then the index branch
 # alone for a scope known large (with, without the payload column).
 Statements = tuple[bytes, bytes, bytes, bytes, bytes, bytes]
@@ -353,7 +353,7 @@ class PgVectorStore:
 
     def _after_bulk_load(self, conn: psycopg.Connection[Any]) -> None:
         self._locked(conn, lambda: indexes.build_missing(
-            conn, self.config, self.table_name, self.dimension))
+            conn, self.config, self.table_name, self.dimension, expected=True))
         # Fresh statistics: the planner's estimates of the loaded table, as autovacuum would
         # give them a while later.
         conn.execute(sql.SQL("ANALYZE {t}").format(t=self._table))

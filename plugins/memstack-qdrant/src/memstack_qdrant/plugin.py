@@ -26,6 +26,6 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             capabilities=ALL_CAPABILITIES,
             summary="Qdrant server, cluster or Qdrant Cloud (url), or embedded local mode "
             "(path / :memory:).",
-            contract_level=3,
+            contract_level=4,
         )
     ]

@@ -39,7 +39,7 @@ def memstack_embedders() -> list[ProviderSpec]:
             capabilities=frozenset({QUERY_DOCUMENT_KINDS}),
             summary="Local sentence-transformers embeddings; default all-MiniLM-L6-v2 (384-d), "
             "offline.",
-            contract_level=3,
+            contract_level=4,
         )
     ]
 
@@ -53,6 +53,6 @@ def memstack_rerankers() -> list[ProviderSpec]:
             config_model=CrossEncoderConfig,
             factory=_reranker,
             summary="Reranks with a local sentence-transformers CrossEncoder model.",
-            contract_level=3,
+            contract_level=4,
         )
     ]

@@ -29,6 +29,6 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             capabilities=CAPABILITIES,
             summary="One SQLite file (WAL, several processes): scope columns indexed, exact "
             "cosine search over the scope's rows, the engine's BM25 in the file, every filter.",
-            contract_level=3,
+            contract_level=4,
         )
     ]

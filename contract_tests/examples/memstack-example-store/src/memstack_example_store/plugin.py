@@ -25,6 +25,6 @@ def memstack_vector_stores() -> list[ProviderSpec]:
             factory=_build,
             capabilities=CAPABILITIES,
             summary="Example store: one JSON file per collection, exact cosine search.",
-            contract_level=3,  # the suite version this store was last checked against
+            contract_level=4,  # the suite version this store was last checked against
         )
     ]
