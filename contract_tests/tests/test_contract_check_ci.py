@@ -74,12 +74,12 @@ def test_data_dir_junit_xml_and_badge(tmp_path):
     assert cases and all("Chroma" in c.get("classname", "") for c in cases)
     assert not suites.findall(".//failure")
     assert json.loads((out / "conf-badge.json").read_text()) == {
-        "schemaVersion": 1, "label": "memstack contract v3", "message": "pass",
+        "schemaVersion": 1, "label": "memstack contract v4", "message": "pass",
         "color": "brightgreen"}
     svg = ET.fromstring((out / "conf-badge.svg").read_text())
     assert svg.tag.endswith("svg")
     assert [t.text for t in svg.iter() if t.tag.endswith("text")] == [
-        "memstack contract v3", "pass"]
+        "memstack contract v4", "pass"]
     assert (out / "conf.md").exists() and (out / "conf.json").exists()
 
 

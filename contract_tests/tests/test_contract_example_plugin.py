@@ -48,6 +48,8 @@ def test_example_plugin_passes_the_contract_suite(installed, suite_runner, tmp_p
         "search uses `query`",
         "capability not declared: store has no separate write for new ids ('insert'); the "
         "engine uses `upsert`",
+        "capability not declared: store has no bulk load context ('bulk_load'); large imports "
+        "use plain writes",
     }
 
 
