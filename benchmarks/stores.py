@@ -279,7 +279,7 @@ def open_pgvector(tmp: Path, collection: str, n: int, ctx: dict[str, Any]) -> Be
         # Inserting into HNSW one row at a time is the slow part of a big load (~1.1-1.3 ms a
         # row on this machine at 10k, 1.7 ms at 1M; scale.py's ingest /s): the plugin's bulk
         # load drops its secondary indexes, the rows go in, then it builds them all in one pass
-        # each (memory sized to the table), as pgvector's and PostgreSQL's docs advise.
+        # each (memory sized to the rows), as pgvector's and PostgreSQL's docs advise.
         block = store.bulk_load()
         bench.before_load = block.__enter__
         bench.finish_load = lambda: block.__exit__(None, None, None)
