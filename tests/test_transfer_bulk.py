@@ -71,3 +71,20 @@ def test_a_store_without_the_capability_imports_plainly(memory: Any, base_config
     memory.store.bulk_load = blocks  # a method alone, undeclared, is not used
     summary = transfer.import_lines(memory, _export(base_config, tmp_path, 3))
     assert summary.added == 3 and blocks.entered == 0
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_the_progress_output_names_the_index_build(memory: Any, base_config: dict[str, Any],
+                                                   tmp_path: Any, monkeypatch: Any, capsys: Any,
+                                                   bulk: bool) -> None:
+    """The bar is full once the rows are in, but the block's end still builds the indexes
+    (minutes at 1M): the CLI says so, and how long it took, instead of hanging silently."""
+    monkeypatch.setattr(transfer, "BULK_MIN", 3 if bulk else 100)
+    _declare(memory)
+    lines = _export(base_config, tmp_path, 3)
+    capsys.readouterr()
+    transfer.import_lines(memory, lines, progress=True)
+    err = capsys.readouterr().err
+    assert "importing memories" in err
+    assert ("building the store's indexes …" in err) is bulk
+    assert ("building the store's indexes: done in" in err) is bulk

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -291,23 +291,27 @@ def import_lines(memory: Any, lines: Iterable[str], *,
     same_embedder = header is not None and header.get("embedder") == embedder_signature(memory)
     summary = ImportSummary()
     batch = max(1, min(memory.config.batch_size, PAGE))
+    bulk = _bulk(memory.store, sum(it.kind == "memory" for it in items))
     with show_progress(progress, len(items), "importing memories") as advance, \
-            _bulk(memory.store, sum(it.kind == "memory" for it in items)):
+            (bulk.bulk_load() if bulk else nullcontext()):
         for start in range(0, len(items), batch):
             chunk = items[start:start + batch]
             _import_chunk(memory, chunk, same_embedder, summary)
             advance(len(chunk))
+        if bulk:  # the block's end builds the store's indexes: minutes on a large collection
+            advance.then("building the store's indexes")
     return summary
 
 
-def _bulk(store: Any, incoming: int) -> AbstractContextManager[Any]:
-    """The store's bulk load block (capability `bulk_load`) for an import of at least
-    BULK_MIN memories that at least doubles the collection, else nothing: a store that builds
-    its indexes again after the block would rebuild a large collection for a small import."""
+def _bulk(store: Any, incoming: int) -> BulkLoads | None:
+    """The store, when this import runs in its bulk load block (capability `bulk_load`): an
+    import of at least BULK_MIN memories that at least doubles the collection. Not otherwise:
+    a store that builds its indexes again after the block would rebuild a large collection for
+    a small import."""
     if (BULK_LOAD in store.capabilities and isinstance(store, BulkLoads)
             and incoming >= BULK_MIN and incoming >= store.count()):
-        return store.bulk_load()
-    return nullcontext()
+        return store
+    return None
 
 
 def _embed(memory: Any, texts: Sequence[str]) -> list[list[float]]:

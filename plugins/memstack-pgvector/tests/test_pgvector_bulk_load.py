@@ -199,3 +199,45 @@ def test_a_large_memstack_import_runs_in_the_bulk_load(pg_config: dict[str, Any]
         assert "memstack_target" in record.getMessage()
         hits = target.search("fact number 3 about the garden", user_id="u", limit=1).results
         assert hits[0].memory == "fact number 3 about the garden"
+
+
+def test_the_memstack_import_command_bulk_loads_and_says_so(pg_config: dict[str, Any],
+                                                            pg_admin: Any, tmp_path: Any) -> None:
+    """The `memstack import` process, as a user runs it, on an export of 10,000 memories
+    (`transfer.BULK_MIN`, no test-only threshold): the indexes are built once after the rows,
+    the command says that it is building them and how long it took, and every memory is there."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from memstack import transfer
+
+    n = transfer.BULK_MIN
+    export = tmp_path / "export.jsonl"
+    with export.open("w") as f:  # no vectors: the import embeds the texts (hashing embedder)
+        f.write(json.dumps({"type": "header", "format": "memstack-export", "version": 1,
+                            "embedder": None, "scope": None}) + "\n")
+        for i in range(n):
+            f.write(json.dumps({"type": "memory", "text": f"fact {i} about the garden",
+                                "user_id": f"u{i % 100}"}) + "\n")
+        f.write(json.dumps({"type": "end", "memories": n, "histories": 0}) + "\n")
+    cfg = tmp_path / "memstack.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "vector_store": {"provider": "pgvector", "config": {**pg_config, "collection": "cli"}},
+        "embedder": {"provider": "hashing", "config": {"dimension": 16}},
+        "history_store": {"provider": "sqlite", "config": {"path": str(tmp_path / "h.db")}}}))
+    proc = subprocess.run([sys.executable, "-m", "memstack.cli.main", "import", str(export),
+                           "--config", str(cfg)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert f"imported {n} memories: {n} added" in proc.stdout
+    assert "building the store's indexes …" in proc.stderr
+    assert "building the store's indexes: done in" in proc.stderr
+    schema = pg_config["schema"]
+    assert set(_indexes(pg_admin, schema, "memstack_cli")) >= {
+        "memstack_cli" + s for s in ("_gin", "_hnsw", "_kw", *SCOPE_INDEXES)}
+    (count,) = pg_admin.execute(f'SELECT count(*) FROM "{schema}".memstack_cli').fetchone()
+    assert count == n

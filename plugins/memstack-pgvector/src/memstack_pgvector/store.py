@@ -148,20 +148,21 @@ class PgVectorStore:
 
     def _setup(self, conn: psycopg.Connection[Any]) -> tuple[int, str]:
         """Create (or check) extension, schema, table and indexes, serialised across processes."""
-        with self._connector.errors(f"setting up {self.schema}.{self.table_name}"), \
-                conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [SETUP_LOCK_KEY])
-            version = self._ensure_extension(conn)
-            row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
-                               [self.schema]).fetchone()
-            if row is None:
-                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                    sql.Identifier(self.schema)))
-            dim = self._existing_dimension(conn)
-            if dim is None:
-                dim = self._create_table(conn)
-            self._ensure_keywords(conn)
-            indexes.build_missing(conn, self.config, self.table_name, dim)
+        with self._connector.errors(f"setting up {self.schema}.{self.table_name}"):
+            return self._locked(conn, lambda: self._set_up(conn))
+
+    def _set_up(self, conn: psycopg.Connection[Any]) -> tuple[int, str]:
+        version = self._ensure_extension(conn)
+        row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                           [self.schema]).fetchone()
+        if row is None:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                sql.Identifier(self.schema)))
+        dim = self._existing_dimension(conn)
+        if dim is None:
+            dim = self._create_table(conn)
+        self._ensure_keywords(conn)
+        indexes.build_missing(conn, self.config, self.table_name, dim)
         return dim, version
 
     def _ensure_keywords(self, conn: psycopg.Connection[Any]) -> None:
