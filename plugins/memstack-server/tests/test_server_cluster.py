@@ -192,6 +192,49 @@ def test_keys_are_shared_and_revocation_reaches_both(cluster: tuple[Client, Clie
         assert [http.get(s.url + "/v1/memories").status_code for s in (a, b)] == [401, 401]
 
 
+def test_a_large_import_bulk_loads_and_the_other_instance_finds_it(
+        cluster: tuple[Client, Client], postgres: Any) -> None:
+    """POST /v1/import of 10,000 memories (`transfer.BULK_MIN`) on A runs in pgvector's bulk
+    load: every secondary index of the shared table is dropped and built anew (new OIDs, all
+    present), and B finds the imported memories at once."""
+    import json
+
+    import psycopg
+
+    from memstack.transfer import BULK_MIN
+
+    a, b = cluster
+    indexes = ("SELECT c.relname, c.oid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
+               " WHERE x.indrelid = %s::regclass AND NOT x.indisprimary")
+    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
+        (schema,) = conn.execute(  # the cluster's schema: this module's server holds only it
+            "SELECT n.nspname FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace"
+            " WHERE t.relname = 'memstack_memstack'").fetchone()
+        table = f'"{schema}".memstack_memstack'
+        before = dict(conn.execute(indexes, [table]).fetchall())
+        (stored,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    user = f"bulk-{uuid.uuid4().hex[:6]}"
+    n = max(BULK_MIN, stored)  # the bulk load needs an import at least the collection's size
+    body = "\n".join([
+        json.dumps({"type": "header", "format": "memstack-export", "version": 1,
+                    "embedder": None, "scope": None}),
+        *(json.dumps({"type": "memory", "text": f"bulk fact {i} about the orchard",
+                      "user_id": user}) for i in range(n)),
+        json.dumps({"type": "end", "memories": n, "histories": 0})]) + "\n"
+    with a.http(a.admin) as ca, b.http(b.admin) as cb:
+        r = ca.post("/v1/import", content=body, headers={"Content-Type": "application/x-ndjson"},
+                    timeout=600)
+        assert r.status_code == 200, r.text
+        assert r.json()["added"] == n
+        found = cb.post("/v1/search", json={"query": "bulk fact 4321 about the orchard",
+                                            "user_id": user, "limit": 1}).json()["results"]
+    assert found[0]["memory"] == "bulk fact 4321 about the orchard"
+    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
+        after = dict(conn.execute(indexes, [table]).fetchall())
+    assert sorted(after) == sorted(before) and len(after) == 6
+    assert all(after[name] != before[name] for name in after), "an index was not rebuilt"
+
+
 def test_backend_down_is_503_with_retry_after(cluster: tuple[Client, Client],
                                               postgres: Any) -> None:
     """Last in this module: PostgreSQL stops under both instances."""
