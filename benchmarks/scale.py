@@ -593,9 +593,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="ignore the per-store size caps")
     parser.add_argument("--data", default=str(DEFAULT_LOCOMO))
     parser.add_argument("--plot", default=None, help="write the plot to this PNG")
-    parser.add_argument("--pg-bulk-from", type=int, default=100_000,
-                        help="pgvector: from this N on, load without the HNSW index and build it "
-                             "after the load (default: %(default)s; 0 = always)")
+    from memstack.transfer import BULK_MIN
+
+    parser.add_argument("--pg-bulk-from", type=int, default=BULK_MIN,
+                        help="pgvector: from this N on, load inside the plugin's bulk_load() "
+                             "(every secondary index built after the rows), as `memstack "
+                             "import` does from this size on (default: %(default)s, the "
+                             "import's threshold; 0 = always)")
     parser.add_argument("--pg-shared-buffers", default=None,
                         help="pgvector: the embedded server's shared_buffers (default: the test "
                              "server's 64MB; a production server sizes it to its working set)")
