@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from memstack_server.testing import Client, ServerProcess
+from memstack_server.testing import Client, ServerProcess, start_together
 
 CLIENTS = 8
 SECONDS = float(os.environ.get("MEMSTACK_SERVER_CLUSTER_SECONDS", "5"))
@@ -50,9 +50,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory,
     }
     servers = [ServerProcess(config, directory, name=n) for n in ("a", "b")]
     try:
-        for s in servers:
-            s.launch()
-        clients = tuple(Client(s.wait_ready()) for s in servers)
+        start_together(servers)
+        clients = tuple(Client(s) for s in servers)
         yield clients  # type: ignore[misc]
         for c in clients:
             c.keys.close()

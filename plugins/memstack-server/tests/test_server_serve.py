@@ -113,3 +113,33 @@ def test_compose_config_is_valid() -> None:
         get_registry().validate_config(kind, section.provider, dict(section.config))
     compose = yaml.safe_load((path.parent / "compose.yaml").read_text())
     assert compose["x-memstack"]["command"] == ["serve", "--config", "/etc/memstack/memstack.yaml"]
+
+
+def test_servers_started_together_move_off_a_port_taken_meanwhile(tmp_path: Path) -> None:
+    """`start_together` (used by the two-instance cluster tests): a server whose chosen port
+    another process has bound by the time it starts comes up on a new port instead of failing
+    the fixture."""
+    import socket
+
+    import httpx
+    from memstack_server.testing import ServerProcess, fast_config, start_together
+
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        first = ServerProcess(fast_config(tmp_path), tmp_path, name="first")
+        second = ServerProcess(fast_config(tmp_path / "b"), tmp_path / "b", name="second")
+        second.port, second.url = port, f"http://127.0.0.1:{port}"
+        try:
+            start_together([first, second])
+            assert second.port != port
+            assert "address already in use" in second.log().lower()
+            for server in (first, second):
+                assert httpx.get(server.url + "/readyz", timeout=5).status_code == 200
+        finally:
+            first.stop()
+            second.stop()
+    finally:
+        taken.close()

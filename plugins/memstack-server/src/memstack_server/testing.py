@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,20 @@ def free_port() -> int:
 
 class PortTaken(RuntimeError):
     """Another process bound the chosen port first."""
+
+
+def start_together(servers: Sequence[ServerProcess]) -> None:
+    """Launch every server, then wait for each, so that their startups overlap. One whose port
+    another process bound between choosing and binding it starts again on a new port, as
+    `ServerProcess.start` does (a bare `launch`/`wait_ready` pair would fail the caller)."""
+    for server in servers:
+        server.launch()
+    for server in servers:
+        try:
+            server.wait_ready()
+        except PortTaken:
+            server._new_port()
+            server.start()
 
 
 class ServerProcess:
@@ -63,9 +78,12 @@ class ServerProcess:
             except PortTaken:
                 if attempt == 2:
                     raise
-                self.port = free_port()
-                self.url = f"http://127.0.0.1:{self.port}"
+                self._new_port()
         raise AssertionError("unreachable")
+
+    def _new_port(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def launch(self) -> ServerProcess:
         """Start the process without waiting (start several, then `wait_ready` each)."""
