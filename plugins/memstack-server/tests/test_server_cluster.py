@@ -34,11 +34,17 @@ def postgres() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory,
-            postgres: Any) -> Iterator[tuple[Client, Client]]:
-    directory = tmp_path_factory.mktemp("cluster")
+def cluster_pg(postgres: Any) -> dict[str, Any]:
+    """The cluster's PostgreSQL settings (its own schema), for tests that look at its tables."""
     # connect_timeout 2: when the last test stops PostgreSQL, requests fail within seconds
-    pg = {"dsn": postgres.dsn, "schema": f"s_{uuid.uuid4().hex[:10]}", "connect_timeout": 2}
+    return {"dsn": postgres.dsn, "schema": f"s_{uuid.uuid4().hex[:10]}", "connect_timeout": 2}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory,
+            cluster_pg: dict[str, Any]) -> Iterator[tuple[Client, Client]]:
+    directory = tmp_path_factory.mktemp("cluster")
+    pg = cluster_pg
     config: dict[str, Any] = {
         "vector_store": {"provider": "pgvector", "config": pg},
         "history_store": {"provider": "postgres", "config": pg},
@@ -192,7 +198,7 @@ def test_keys_are_shared_and_revocation_reaches_both(cluster: tuple[Client, Clie
 
 
 def test_a_large_import_bulk_loads_and_the_other_instance_finds_it(
-        cluster: tuple[Client, Client], postgres: Any) -> None:
+        cluster: tuple[Client, Client], cluster_pg: dict[str, Any]) -> None:
     """POST /v1/import of 10,000 memories (`transfer.BULK_MIN`) on A runs in pgvector's bulk
     load: every secondary index of the shared table is dropped and built anew (new OIDs, all
     present), and B finds the imported memories at once."""
@@ -205,11 +211,8 @@ def test_a_large_import_bulk_loads_and_the_other_instance_finds_it(
     a, b = cluster
     indexes = ("SELECT c.relname, c.oid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
                " WHERE x.indrelid = %s::regclass AND NOT x.indisprimary")
-    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
-        (schema,) = conn.execute(  # the cluster's schema: this module's server holds only it
-            "SELECT n.nspname FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace"
-            " WHERE t.relname = 'memstack_memstack'").fetchone()
-        table = f'"{schema}".memstack_memstack'
+    table = f'"{cluster_pg["schema"]}".memstack_memstack'  # the default collection's table
+    with psycopg.connect(cluster_pg["dsn"], autocommit=True) as conn:
         before = dict(conn.execute(indexes, [table]).fetchall())
         (stored,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
     user = f"bulk-{uuid.uuid4().hex[:6]}"
@@ -228,7 +231,7 @@ def test_a_large_import_bulk_loads_and_the_other_instance_finds_it(
         found = cb.post("/v1/search", json={"query": "bulk fact 4321 about the orchard",
                                             "user_id": user, "limit": 1}).json()["results"]
     assert found[0]["memory"] == "bulk fact 4321 about the orchard"
-    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
+    with psycopg.connect(cluster_pg["dsn"], autocommit=True) as conn:
         after = dict(conn.execute(indexes, [table]).fetchall())
     assert sorted(after) == sorted(before) and len(after) == 6
     assert all(after[name] != before[name] for name in after), "an index was not rebuilt"

@@ -149,9 +149,10 @@ class PgVectorStore:
     def _setup(self, conn: psycopg.Connection[Any]) -> tuple[int, str]:
         """Create (or check) extension, schema, table and indexes, serialised across processes."""
         with self._connector.errors(f"setting up {self.schema}.{self.table_name}"):
-            return self._locked(conn, lambda: self._set_up(conn))
+            return self._locked(conn, lambda: self._create_or_check(conn))
 
-    def _set_up(self, conn: psycopg.Connection[Any]) -> tuple[int, str]:
+    def _create_or_check(self, conn: psycopg.Connection[Any]) -> tuple[int, str]:
+        """`_setup`'s steps, inside its lock transaction."""
         version = self._ensure_extension(conn)
         row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
                            [self.schema]).fetchone()
