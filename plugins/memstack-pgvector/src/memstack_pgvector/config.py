@@ -121,6 +121,12 @@ class PgVectorConfig(VectorStoreConfig, PostgresConnectionConfig):
         default=False,
         description="Always scan exactly (no HNSW); results are exact, slower on big collections.",
     )
+    bulk_load_order: bool = Field(
+        default=True,
+        description="At the end of a bulk load of 50,000 rows or more, rewrite the table so "
+        "that similar vectors lie together before the HNSW build (a third faster at 1M; needs "
+        "the table's size in free disk meanwhile; see the README's Bulk loads).",
+    )
     create_extension: bool = Field(
         default=True, description="Run CREATE EXTENSION vector when it is missing (needs rights)."
     )

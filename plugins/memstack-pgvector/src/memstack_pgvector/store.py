@@ -25,7 +25,7 @@ from memstack.filters import FilterNode, require_support
 from memstack.keyword_index import scope_key
 from memstack.models import Hit, HybridHits, Record
 from memstack.vectors import check_vector
-from memstack_pgvector import indexes
+from memstack_pgvector import heap_order, indexes
 from memstack_pgvector.config import PgVectorConfig, table_name_problem
 from memstack_pgvector.connection import SETUP_LOCK_KEY, Connector
 from memstack_pgvector.jsonenc import dumps
@@ -331,11 +331,13 @@ class PgVectorStore:
         PostgreSQL's advice for populating a table, measured here on 1M memories of 384-d:
         the rows go in ~20% faster with nothing to maintain, and the HNSW graph built in one
         pass afterwards costs ~0.3 ms a row, against ~2 ms a row inserting into a live one.
+        Before the builds, a table of `heap_order.ORDER_MIN` rows or more is rewritten so that
+        similar vectors lie together, which makes the HNSW build a third faster at 1M.
         Meanwhile everything still works and stays exact (searches scan the table, so they are
-        slow on a large one), in this process and in others; the builds at the end hold other
-        writers back until they finish (minutes at 1M), and stores opening the collection wait
-        too. If the process dies inside the block, the next store to open the collection builds
-        what is missing.
+        slow on a large one), in this process and in others; the rewrite holds back searches
+        too (~45 s at 1M), the builds after it other writers (minutes at 1M), and stores
+        opening the collection wait throughout. If the process dies inside the block, the next
+        store to open the collection builds what is missing.
         Nested blocks of one store build once, when the outermost ends.
         """
         with self._bulk_lock:
@@ -355,6 +357,10 @@ class PgVectorStore:
                 self._run("building the indexes after a bulk load", self._after_bulk_load)
 
     def _after_bulk_load(self, conn: psycopg.Connection[Any]) -> None:
+        # The order first, in a transaction of its own: CLUSTER's exclusive lock (which holds
+        # searches too) ends before the builds, which hold back only writers.
+        self._locked(conn, lambda: heap_order.order_by_similarity(
+            conn, self.config, self.table_name, self.dimension))
         self._locked(conn, lambda: indexes.build_missing(
             conn, self.config, self.table_name, self.dimension, expected=True))
         # Fresh statistics: the planner's estimates of the loaded table, as autovacuum would
