@@ -87,8 +87,8 @@ def order_by_similarity(conn: psycopg.Connection[Any], config: PgVectorConfig,
                         table_name: str, dim: int) -> bool:
     """Rewrite the table in the order of `key_expression` when its HNSW index is about to be
     built over at least `ORDER_MIN` rows and the config allows it (`bulk_load_order`);
-    returns whether it did. Call in a transaction of its
-    own (it holds an exclusive lock on the table until that transaction ends)."""
+    returns whether it did. Call in a transaction of its own (it holds an exclusive lock on
+    the table until that transaction ends)."""
     if not config.bulk_load_order:
         return False
     hnsw = f"{table_name}_hnsw"[:MAX_NAME]
