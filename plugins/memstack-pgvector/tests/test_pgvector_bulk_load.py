@@ -62,12 +62,13 @@ def test_indexes_are_dropped_inside_and_all_rebuilt_after(make_store: Any, pg_ad
     (tuples,) = pg_admin.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
                                  [f"{pg_schema}.{table}"]).fetchone()
     assert tuples == 300
-    # And VACUUM: every page is marked visible to all (the visibility map), so autovacuum has
-    # nothing left to do beside the first searches.
-    pages, visible = pg_admin.execute(
-        "SELECT relpages, relallvisible FROM pg_class WHERE oid = %s::regclass",
+    # And VACUUM ran (not only ANALYZE), so autovacuum has no pass over the loaded table left
+    # to run beside the first searches. (Which pages it could mark visible to all depends on
+    # the other transactions open on the server at that moment, so that is not asserted.)
+    (vacuums,) = pg_admin.execute(
+        "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = %s::regclass",
         [f"{pg_schema}.{table}"]).fetchone()
-    assert pages > 0 and visible == pages
+    assert vacuums == 1
 
 
 def test_an_error_inside_still_rebuilds_and_keeps_what_was_written(
