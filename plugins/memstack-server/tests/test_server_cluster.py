@@ -237,6 +237,43 @@ def test_a_large_import_bulk_loads_and_the_other_instance_finds_it(
     assert all(after[name] != before[name] for name in after), "an index was not rebuilt"
 
 
+def _open_together(store: Any, start: threading.Barrier, errors: list[BaseException]) -> None:
+    start.wait()
+    try:
+        store.db  # noqa: B018 - opening is what is tested
+    except BaseException as exc:
+        errors.append(exc)
+
+
+def test_key_stores_opening_a_new_schema_together_all_start(postgres: Any) -> None:
+    """Servers started together on a new database each create the keys' table if it is missing;
+    PostgreSQL's CREATE ... IF NOT EXISTS is not atomic, so without one lock around the setup the
+    losers failed on the catalog's unique index (seen: a server exiting with "duplicate key
+    value violates unique constraint pg_type_typname_nsp_index")."""
+    from memstack_server.keys import KeyStore
+
+    for _ in range(3):  # three fresh schemas: the race, when it exists, shows in one of them
+        pg = {"dsn": postgres.dsn, "schema": f"k_{uuid.uuid4().hex[:10]}", "connect_timeout": 5}
+        config = {"vector_store": {"provider": "pgvector", "config": pg},
+                  "history_store": {"provider": "postgres", "config": pg}}
+        stores = [KeyStore(config) for _ in range(CLIENTS)]
+        start = threading.Barrier(CLIENTS)
+        errors: list[BaseException] = []
+        threads = [threading.Thread(target=_open_together, args=(s, start, errors))
+                   for s in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        try:
+            assert errors == []
+            raw, _ = stores[0].create("shared", scope={"user_id": "u"})
+            assert all(s.verify(raw) is not None for s in stores)  # one table, seen by all
+        finally:
+            for s in stores:
+                s.close()
+
+
 def test_backend_down_is_503_with_retry_after(cluster: tuple[Client, Client],
                                               postgres: Any) -> None:
     """Last in this module: PostgreSQL stops under both instances."""

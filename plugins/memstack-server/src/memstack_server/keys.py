@@ -111,7 +111,7 @@ class _Postgres:
     """One connection to the `postgres` history store's database; reconnects when it drops."""
 
     def __init__(self, conf: Any) -> None:
-        from memstack_pgvector.connection import Connector
+        from memstack_pgvector.connection import SETUP_LOCK_KEY, Connector
         from psycopg import sql
 
         self._connector = Connector("api-keys", conf)
@@ -119,13 +119,33 @@ class _Postgres:
         self._conn: Any = None
         self.table = sql.Identifier(conf.db_schema, TABLE).as_string(None)
         schema = sql.Identifier(conf.db_schema).as_string(None)
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        self.execute(f"""CREATE TABLE IF NOT EXISTS {self.table} (
+        setup = [f"CREATE SCHEMA IF NOT EXISTS {schema}",
+                 f"""CREATE TABLE IF NOT EXISTS {self.table} (
             id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
             scope TEXT NOT NULL, read_only BOOLEAN NOT NULL, admin BOOLEAN NOT NULL,
-            created_at TEXT NOT NULL, revoked_at TEXT)""")
+            created_at TEXT NOT NULL, revoked_at TEXT)"""]
+
+        def create(conn: Any) -> list[tuple[Any, ...]]:
+            # One transaction under the stores' setup lock: servers started together on a new
+            # database would otherwise race, as CREATE ... IF NOT EXISTS is not atomic in
+            # PostgreSQL (the loser fails on the catalog's unique index).
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [SETUP_LOCK_KEY])
+                for statement in setup:
+                    conn.execute(statement)
+            return []
+
+        self._run(create)
 
     def execute(self, sql_text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        def one(conn: Any) -> list[tuple[Any, ...]]:
+            cur = conn.execute(sql_text, tuple(params))
+            return cur.fetchall() if cur.description else []
+
+        return self._run(one)
+
+    def _run(self, fn: Callable[[Any], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+        """`fn(connection)`, reconnecting once if the connection dropped."""
         import psycopg
 
         with self._lock:
@@ -134,8 +154,7 @@ class _Postgres:
                     if self._conn is None or self._conn.closed:
                         self._conn = self._connector.connect()
                         self._conn.autocommit = True
-                    cur = self._conn.execute(sql_text, tuple(params))
-                    return cur.fetchall() if cur.description else []
+                    return fn(self._conn)
                 except psycopg.OperationalError as exc:
                     self._conn = None
                     if attempt == 2:
