@@ -24,6 +24,14 @@ SETUP_LOCK_KEY = 0x6D656D737461636B  # "memstack"
 T = TypeVar("T")
 
 
+def locked(conn: psycopg.Connection[Any], fn: Callable[[], T]) -> T:
+    """`fn()` in one transaction holding the setup lock (schema changes in a database, one at a
+    time across processes)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [SETUP_LOCK_KEY])
+        return fn()
+
+
 class Connector:
     """Builds connections from a config without ever exposing the password in text."""
 

@@ -29,7 +29,7 @@ from memstack.models import Hit, HybridHits, Record
 from memstack.vectors import check_vector
 from memstack_pgvector import heap_order, indexes
 from memstack_pgvector.config import PgVectorConfig, table_name_problem
-from memstack_pgvector.connection import SETUP_LOCK_KEY, Connector
+from memstack_pgvector.connection import Connector, locked
 from memstack_pgvector.jsonenc import dumps
 from memstack_pgvector.keyword import (
     TOKENIZER_TAG,
@@ -152,7 +152,7 @@ class PgVectorStore:
     def _setup(self, conn: psycopg.Connection[Any]) -> tuple[int, str]:
         """Create (or check) extension, schema, table and indexes, serialised across processes."""
         with self._connector.errors(f"setting up {self.schema}.{self.table_name}"):
-            return self._locked(conn, lambda: self._create_or_check(conn))
+            return locked(conn, lambda: self._create_or_check(conn))
 
     def _create_or_check(self, conn: psycopg.Connection[Any]) -> tuple[int, str]:
         """`_setup`'s steps, inside its lock transaction."""
@@ -349,7 +349,7 @@ class PgVectorStore:
             outer = self._bulk_depth == 1
         try:
             if outer:
-                self._run("starting a bulk load", lambda conn: self._locked(
+                self._run("starting a bulk load", lambda conn: locked(
                     conn, lambda: indexes.drop_all(conn, self.config, self.table_name,
                                                    self.dimension)))
             yield
@@ -363,9 +363,9 @@ class PgVectorStore:
     def _after_bulk_load(self, conn: psycopg.Connection[Any]) -> None:
         # The order first, in a transaction of its own: TRUNCATE's exclusive lock (which holds
         # searches too) ends before the builds, which hold back only writers.
-        self._locked(conn, lambda: heap_order.order_by_similarity(
+        locked(conn, lambda: heap_order.order_by_similarity(
             conn, self.config, self.table_name, self.dimension))
-        self._locked(conn, lambda: indexes.build_missing(
+        locked(conn, lambda: indexes.build_missing(
             conn, self.config, self.table_name, self.dimension, expected=True))
         # What autovacuum would do a minute later, now and at full speed: a table of freshly
         # inserted rows is due for an insert-triggered VACUUM, and autovacuum runs it throttled,
@@ -376,14 +376,6 @@ class PgVectorStore:
         conn.execute(sql.SQL("VACUUM (ANALYZE) {t}").format(t=self._table))
         log.debug("pgvector: VACUUM (ANALYZE) of %s.%s took %.1f s", self.config.db_schema,
                   self.table_name, time.perf_counter() - start)
-
-    @staticmethod
-    def _locked(conn: psycopg.Connection[Any], fn: Callable[[], T]) -> T:
-        """`fn()` in one transaction holding the setup lock (DDL of one collection, one at a
-        time across processes)."""
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [SETUP_LOCK_KEY])
-            return fn()
 
     def query(
         self, vector: Sequence[float], *, limit: int, filters: FilterNode | None = None

@@ -21,12 +21,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from memstack.config import MemoryConfig, load_config
 from memstack.errors import ConfigError, InvalidInput, StoreError
 
 TABLE = "memstack_api_keys"
+_T = TypeVar("_T")
 SCOPE_KEYS = ("user_id", "agent_id", "run_id")
 _COLS = "id, name, scope, read_only, admin, created_at, revoked_at"
 _KEY_RE = re.compile(r"^msk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
@@ -111,7 +112,7 @@ class _Postgres:
     """One connection to the `postgres` history store's database; reconnects when it drops."""
 
     def __init__(self, conf: Any) -> None:
-        from memstack_pgvector.connection import SETUP_LOCK_KEY, Connector
+        from memstack_pgvector.connection import Connector, locked
         from psycopg import sql
 
         self._connector = Connector("api-keys", conf)
@@ -125,17 +126,14 @@ class _Postgres:
             scope TEXT NOT NULL, read_only BOOLEAN NOT NULL, admin BOOLEAN NOT NULL,
             created_at TEXT NOT NULL, revoked_at TEXT)"""]
 
-        def create(conn: Any) -> list[tuple[Any, ...]]:
-            # One transaction under the stores' setup lock: servers started together on a new
-            # database would otherwise race, as CREATE ... IF NOT EXISTS is not atomic in
-            # PostgreSQL (the loser fails on the catalog's unique index).
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", [SETUP_LOCK_KEY])
-                for statement in setup:
-                    conn.execute(statement)
-            return []
+        def create(conn: Any) -> None:
+            for statement in setup:
+                conn.execute(statement)
 
-        self._run(create)
+        # One transaction under the stores' setup lock: servers started together on a new
+        # database would otherwise race, as CREATE ... IF NOT EXISTS is not atomic in
+        # PostgreSQL (the loser fails on the catalog's unique index).
+        self._run(lambda conn: locked(conn, lambda: create(conn)))
 
     def execute(self, sql_text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         def one(conn: Any) -> list[tuple[Any, ...]]:
@@ -144,7 +142,7 @@ class _Postgres:
 
         return self._run(one)
 
-    def _run(self, fn: Callable[[Any], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    def _run(self, fn: Callable[[Any], _T]) -> _T:
         """`fn(connection)`, reconnecting once if the connection dropped."""
         import psycopg
 
